@@ -1,0 +1,38 @@
+# The two commands of the README: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PORT
+
+.PHONY: run test install lint migrations-check serve bench
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# A local .env with a random secret key, written once and kept.
+.env:
+	umask 077 && printf 'DJANGO_SECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
+
+run: install .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py loaddata demo
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	@umask 077 && $(PY) manage.py ensure_admin admin --password-file .admin-password
+	@echo "Serving on http://127.0.0.1:$(PORT)/admin/ (Ctrl-C stops)"
+	$(VENV)/bin/gunicorn --config config/gunicorn.conf.py config.wsgi
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+migrations-check: install
+	DJANGO_SECRET_KEY=migrations-check $(PY) manage.py makemigrations --check --dry-run
+
+test: lint migrations-check
+	$(VENV)/bin/pytest

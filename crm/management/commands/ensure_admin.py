@@ -1,0 +1,53 @@
+"""Make sure a superuser exists for `make run`, and print how to log in."""
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the superuser USERNAME with a random password if it does not exist, and print the login. "
+        "With --password-file, the password is kept there so later runs can print it again."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("username", nargs="?", default="admin")
+        parser.add_argument(
+            "--password-file",
+            help="File holding the password of a user this command created (written on creation).",
+        )
+
+    def handle(self, *args, username, password_file, **options):
+        User = get_user_model()
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            password = secrets.token_urlsafe(12)
+            User.objects.create_superuser(username=username, email="", password=password)
+            if password_file:
+                with open(password_file, "w", encoding="utf-8") as fh:
+                    fh.write(password + "\n")
+            self.stdout.write(self.style.SUCCESS(f"Admin login: {username} / {password}"))
+            return
+        if not user.is_superuser or not user.is_active:
+            raise CommandError(f"User {username!r} exists but is not an active superuser.")
+        password = _read_password(password_file)
+        if password and user.check_password(password):
+            self.stdout.write(self.style.SUCCESS(f"Admin login: {username} / {password}"))
+        else:
+            self.stdout.write(
+                f"Admin login: {username} (password changed since it was generated; "
+                f"reset it with `python manage.py changepassword {username}`)"
+            )
+
+
+def _read_password(path: str | None) -> str:
+    """The remembered password, or '' when there is none."""
+    if not path:
+        return ""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().strip()
+    except FileNotFoundError:
+        return ""

@@ -1,0 +1,68 @@
+"""The one phone normalisation function (design §6) and the field that uses it."""
+
+import re
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import EMPTY_VALUES
+from phonenumber_field.phonenumber import PhoneNumber
+
+# Longer input is not a phone number; refusing it early keeps hostile bodies cheap.
+MAX_INPUT_LENGTH = 100
+
+# Words carriers and Genesys put where a withheld caller's number would be.
+WITHHELD = frozenset({"anonymous", "unknown", "restricted", "private", "unavailable", "withheld"})
+
+_URI_SCHEME = re.compile(r"^(tel|sips?):\s*", re.IGNORECASE)
+
+
+def normalize_phone(raw: object, region: str | None = None) -> str | None:
+    """Return the E.164 form of a phone number or caller URI, or None when it holds no possible number."""
+    if not isinstance(raw, str) or len(raw) > MAX_INPUT_LENGTH:
+        return None
+    text = raw.strip()
+    scheme = _URI_SCHEME.match(text)
+    if scheme:
+        text = text[scheme.end() :]
+        if scheme.group(1).lower() != "tel":
+            text = text.split("@", 1)[0]  # sip:+15551234567@host -> the user part
+        text = text.split(";", 1)[0].strip()  # URI parameters: ;ext=12, ;user=phone
+    if not text or text.lower() in WITHHELD:
+        return None
+    try:
+        number = phonenumbers.parse(text, region or settings.PHONENUMBER_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    # is_possible_number would also accept IS_POSSIBLE_LOCAL_ONLY (a 7-digit US number
+    # without area code), whose E.164 form would be wrong; only a full number will do.
+    # is_valid_number is the wrong test: it rejects fictional 555 numbers and ranges
+    # newer than the library's metadata.
+    if phonenumbers.is_possible_number_with_reason(number) != phonenumbers.ValidationResult.IS_POSSIBLE:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def to_phone_number(value, region: str | None = None):
+    """Turn user input into a PhoneNumber in E.164, keeping the raw text when it is not a possible number."""
+    if value in EMPTY_VALUES:
+        return value
+    if isinstance(value, phonenumbers.PhoneNumber) and value.country_code:
+        value = phonenumbers.format_number(value, phonenumbers.PhoneNumberFormat.E164)
+    text = str(value)
+    e164 = normalize_phone(text, region)
+    if e164 is None:
+        return PhoneNumber(raw_input=text)
+    return PhoneNumber.from_string(e164)
+
+
+def validate_possible_phone(value) -> None:
+    """Reject input that is not a possible phone number (length and shape for its region)."""
+    if value in EMPTY_VALUES:
+        return
+    if normalize_phone(str(value)) is None:
+        raise ValidationError(
+            "Enter a phone number such as +15551234567 or (555) 123-4567; %(value)s is not a possible number.",
+            code="not_possible",
+            params={"value": str(value)},
+        )

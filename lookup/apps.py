@@ -1,0 +1,10 @@
+"""App config for the lookup API."""
+
+from django.apps import AppConfig
+
+
+class LookupConfig(AppConfig):
+    """The caller lookup API, its tokens and audit."""
+
+    name = "lookup"
+    verbose_name = "Caller lookup"

@@ -1,0 +1,36 @@
+"""factory_boy factories for tests."""
+
+import factory
+from factory.django import DjangoModelFactory
+
+from crm.models import Customer, CustomerPhone, Tier
+
+
+class TierFactory(DjangoModelFactory):
+    class Meta:
+        model = Tier
+        django_get_or_create = ["name"]
+
+    name = "Gold"
+    rank = 20
+
+
+class CustomerFactory(DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    customer_id = factory.Sequence(lambda n: f"CUST-{n + 1000:06d}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    tier = factory.SubFactory(TierFactory)
+    last_interaction_date = factory.Faker("date_between", start_date="-2y", end_date="today")
+
+
+class CustomerPhoneFactory(DjangoModelFactory):
+    class Meta:
+        model = CustomerPhone
+
+    customer = factory.SubFactory(CustomerFactory)
+    # Fictional 555-01xx numbers: possible, never assigned to a real line.
+    number = factory.Sequence(lambda n: f"+1202555{n % 10000:04d}")
+    label = CustomerPhone.Label.MOBILE

@@ -1,0 +1,12 @@
+"""Test settings: the real settings module, with test-only overrides in one place."""
+
+import os
+
+# Tests never depend on a developer's .env or on a real secret.
+os.environ["DJANGO_ENV_FILE"] = os.devnull
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production")
+
+from config.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
