@@ -24,6 +24,8 @@ run: install .env
 	$(PY) manage.py loaddata demo
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@umask 077 && $(PY) manage.py ensure_admin admin --password-file .admin-password
+	@umask 077 && $(PY) manage.py ensure_lookup_token demo --token-file .lookup-token
+	@echo "Try: curl -H \"Authorization: Bearer $$(cat .lookup-token)\" -d '{\"phoneNumber\":\"(555) 123-4567\"}' http://127.0.0.1:$(PORT)/api/customer/lookup"
 	@echo "Serving on http://127.0.0.1:$(PORT)/admin/ (Ctrl-C stops)"
 	$(VENV)/bin/gunicorn --config config/gunicorn.conf.py config.wsgi
 

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "phonenumber_field",
     "import_export",
     "crm",
@@ -104,7 +105,7 @@ USE_TZ = True
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -114,6 +115,33 @@ STORAGES = {
 # ------------------------------------------------------------------------------
 PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default="US")
 PHONENUMBER_DB_FORMAT = "E164"
+
+# LOOKUP API
+# ------------------------------------------------------------------------------
+LOOKUP_SECRET = env.str("LOOKUP_SECRET", default="")
+
+REST_FRAMEWORK = {
+    # Each view states its own authentication; nothing is open by accident.
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["lookup.jsonio.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["lookup.jsonio.JSONParser"],
+    "EXCEPTION_HANDLER": "lookup.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_THROTTLE_RATES": {"lookup": env.str("LOOKUP_THROTTLE_RATE", default="6000/min")},
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Customer CRM lookup API",
+    "DESCRIPTION": "Caller lookup for Genesys Cloud Architect flows. Every error is JSON with one `error` key.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # LOGGING: structured enough to grep, always to stdout.
 # ------------------------------------------------------------------------------

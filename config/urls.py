@@ -1,8 +1,23 @@
-"""URL routes: the admin and the lookup API."""
+"""URL routes: the admin, the lookup API, its schema, and the health check."""
 
 from django.contrib import admin
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+
+from lookup.views import CustomerLookupApi, healthz
+
+# The schema and its docs describe a public contract, so they are readable without a token.
+public = {"authentication_classes": [], "permission_classes": [AllowAny]}
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/customer/lookup", CustomerLookupApi.as_view(), name="customer-lookup"),
+    path("api/schema/", SpectacularAPIView.as_view(**public), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema", **public), name="api-docs"),
+    path("healthz", healthz, name="healthz"),
 ]
+
+handler400 = "lookup.errors.bad_request"
+handler404 = "lookup.errors.page_not_found"
+handler500 = "lookup.errors.server_error"

@@ -8,3 +8,6 @@ class LookupConfig(AppConfig):
 
     name = "lookup"
     verbose_name = "Caller lookup"
+
+    def ready(self):
+        from lookup import schema  # noqa: F401  registers the OpenAPI auth extension

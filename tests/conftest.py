@@ -32,3 +32,30 @@ def bob(db) -> Customer:
     )
     CustomerPhoneFactory(customer=customer, number="+15559876543")
     return customer
+
+
+@pytest.fixture
+def token(db) -> str:
+    """The raw value of an active lookup token named genesys-test."""
+    from lookup.services import token_create
+
+    _, raw = token_create(name="genesys-test")
+    return raw
+
+
+@pytest.fixture
+def api(token):
+    """A DRF client that sends the Bearer token."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture
+def anon_api():
+    """A DRF client without credentials."""
+    from rest_framework.test import APIClient
+
+    return APIClient()

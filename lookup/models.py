@@ -1,0 +1,98 @@
+"""Lookup API tokens (stored as digests) and the audit trail of lookups."""
+
+import hashlib
+import secrets
+
+from django.db import models
+from django.utils import timezone
+
+from crm.models import Customer
+
+
+def token_digest(raw: str) -> str:
+    """SHA-256 of a token: enough for high-entropy random tokens, and what the database keeps."""
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(models.Model):
+    """A named Bearer token for a caller of the lookup API (e.g. one Genesys org)."""
+
+    # How often last_used_at may be written: once a minute keeps the hot path read-only.
+    LAST_USED_RESOLUTION_SECONDS = 60
+
+    name = models.CharField(max_length=100, unique=True, help_text="Who uses it, e.g. genesys-prod.")
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @staticmethod
+    def generate_raw() -> str:
+        """A new random token: 256 bits, URL-safe."""
+        return secrets.token_urlsafe(32)
+
+    def set_raw(self, raw: str) -> None:
+        """Keep only the digest of the raw token."""
+        self.digest = token_digest(raw)
+
+    def revoke(self) -> None:
+        """Refuse this token from the next request on."""
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            ApiToken.objects.filter(pk=self.pk).update(revoked_at=self.revoked_at)
+
+    def touch(self, now=None) -> None:
+        """Record use, at most once per LAST_USED_RESOLUTION_SECONDS."""
+        now = now or timezone.now()
+        last = self.last_used_at
+        if last is None or (now - last).total_seconds() >= self.LAST_USED_RESOLUTION_SECONDS:
+            ApiToken.objects.filter(pk=self.pk).update(last_used_at=now)
+            self.last_used_at = now
+
+
+class LookupEvent(models.Model):
+    """One call of the lookup API: who asked, for which number, what they got, how fast."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        NOT_FOUND = "not_found", "Not found"
+        NO_NUMBER = "no_number", "No number"
+        UNAUTHORIZED = "unauthorized", "Unauthorized"
+        BAD_REQUEST = "bad_request", "Bad request"
+
+    NO_NUMBER_TEXT = "none"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    token_name = models.CharField(max_length=100, blank=True)
+    phone_number = models.CharField(max_length=32, default=NO_NUMBER_TEXT, help_text="Normalised E.164, or none.")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    # SET_NULL: deleting a customer keeps the history of calls that found them.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="lookup_events"
+    )
+    duration_ms = models.FloatField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["outcome", "created_at"], name="lookup_event_outcome_time")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.phone_number} {self.outcome}"

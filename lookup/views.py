@@ -1,0 +1,150 @@
+"""The caller lookup endpoint and the health check."""
+
+import logging
+import time
+
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm.phones import normalize_phone
+from crm.selectors import customer_by_e164
+from lookup.audit import record_lookup
+from lookup.authentication import BearerTokenAuthentication
+from lookup.errors import DATABASE_UNAVAILABLE
+from lookup.jsonio import MAX_BODY_BYTES, FormEncodedJSONParser, JSONParser, JSONRenderer, PayloadTooLarge
+from lookup.models import LookupEvent
+from lookup.serializers import (
+    NOT_FOUND_ENVELOPE,
+    ErrorSerializer,
+    LookupFoundSerializer,
+    LookupNotFoundSerializer,
+    LookupRequestSerializer,
+    customer_envelope,
+)
+
+logger = logging.getLogger(__name__)
+
+MISSING_FIELD = "Missing phoneNumber field"
+Outcome = LookupEvent.Outcome
+# Refused requests that still belong in the audit trail.
+AUDITED_ERRORS = {
+    status.HTTP_400_BAD_REQUEST: Outcome.BAD_REQUEST,
+    status.HTTP_401_UNAUTHORIZED: Outcome.UNAUTHORIZED,
+    status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: Outcome.BAD_REQUEST,
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: Outcome.BAD_REQUEST,
+}
+
+ERROR_RESPONSES = {
+    400: OpenApiResponse(ErrorSerializer, description="Missing phoneNumber field, malformed JSON, wrong type"),
+    401: OpenApiResponse(ErrorSerializer, description='{"error":"Unauthorized"} with WWW-Authenticate: Bearer'),
+    413: OpenApiResponse(ErrorSerializer, description="Body over 64 KiB"),
+    415: OpenApiResponse(ErrorSerializer, description="Content-Type is not application/json"),
+    429: OpenApiResponse(ErrorSerializer, description="Throttled; see Retry-After"),
+    500: OpenApiResponse(ErrorSerializer, description='{"error":"Internal server error"}'),
+    503: OpenApiResponse(ErrorSerializer, description="Database unreachable"),
+}
+LOOKUP_RESPONSES = {
+    200: OpenApiResponse(
+        PolymorphicProxySerializer(
+            component_name="LookupResult",
+            serializers=[LookupFoundSerializer, LookupNotFoundSerializer],
+            resource_type_field_name=None,
+        ),
+        description='{"status":"success","data":{...}} or {"status":"not_found","data":null}',
+    ),
+    **ERROR_RESPONSES,
+}
+
+
+class CustomerLookupApi(APIView):
+    """Who is calling? The caller's number in any format; the answer in the Architect envelope."""
+
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser, FormEncodedJSONParser]
+    renderer_classes = [JSONRenderer]
+    throttle_scope = "lookup"
+
+    def initial(self, request, *args, **kwargs):
+        self.started = time.perf_counter()
+        super().initial(request, *args, **kwargs)  # authentication first: the body is not read before it
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > MAX_BODY_BYTES:
+            raise PayloadTooLarge()
+
+    @extend_schema(
+        operation_id="customer_lookup",
+        summary="Look up a caller by phone number",
+        request=LookupRequestSerializer,
+        responses=LOOKUP_RESPONSES,
+    )
+    def post(self, request):
+        body = request.data
+        if not isinstance(body, dict):
+            raise exceptions.ParseError('Request body must be a JSON object such as {"phoneNumber": "+15551234567"}')
+        if "phoneNumber" not in body:
+            raise exceptions.ParseError(MISSING_FIELD)
+        raw = body["phoneNumber"]
+        if raw is not None and not isinstance(raw, str):
+            raise exceptions.ParseError("phoneNumber must be a string or null")
+        return self.lookup(request, raw)
+
+    @extend_schema(
+        operation_id="customer_lookup_get",
+        summary="Look up a caller by phone number (query string)",
+        parameters=[OpenApiParameter("phoneNumber", str, required=True, description="The caller, in any format.")],
+        responses=LOOKUP_RESPONSES,
+    )
+    def get(self, request):
+        if "phoneNumber" not in request.query_params:
+            raise exceptions.ParseError(MISSING_FIELD)
+        return self.lookup(request, request.query_params["phoneNumber"])
+
+    def lookup(self, request, raw: str | None) -> Response:
+        e164 = normalize_phone(raw)
+        customer = customer_by_e164(e164) if e164 else None
+        if customer is not None:
+            outcome, body = Outcome.SUCCESS, customer_envelope(customer)
+        else:
+            outcome, body = (Outcome.NOT_FOUND if e164 else Outcome.NO_NUMBER), NOT_FOUND_ENVELOPE
+        self.audit(outcome, phone_number=e164, customer=customer)
+        return Response(body)
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        outcome = AUDITED_ERRORS.get(response.status_code)
+        if outcome is not None:
+            try:
+                self.audit(outcome)
+            except DatabaseError:
+                # The caller still gets its 4xx; a lost audit row must not turn it into a 5xx.
+                logger.exception("could not record a %s lookup event", outcome)
+        return response
+
+    def audit(self, outcome: str, *, phone_number: str | None = None, customer=None) -> None:
+        started = getattr(self, "started", None) or time.perf_counter()
+        record_lookup(
+            outcome=outcome,
+            token_name=getattr(self.request.user, "token_name", ""),
+            phone_number=phone_number,
+            customer=customer,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+
+
+def healthz(request):
+    """200 when the database answers a query, 503 when it does not."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return JsonResponse({"error": DATABASE_UNAVAILABLE}, status=503)
+    return JsonResponse({"status": "ok"})
