@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
@@ -10,7 +11,13 @@ from lookup.views import CustomerLookupApi, healthz
 # The schema and its docs describe a public contract, so they are readable without a token.
 public = {"authentication_classes": [], "permission_classes": [AllowAny]}
 
+admin.site.site_header = "Customer CRM"
+admin.site.site_title = "Customer CRM"
+admin.site.index_title = "Customers, tiers and caller lookup"
+admin.site.site_url = None  # there is no public site: the admin is the product's UI
+
 urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/customer/lookup", CustomerLookupApi.as_view(), name="customer-lookup"),
     path("api/schema/", SpectacularAPIView.as_view(**public), name="api-schema"),

@@ -59,3 +59,52 @@ def anon_api():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+# -- browser tests: Debian's chromium driven by Playwright -------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = os.path.join(os.path.dirname(__file__), "artifacts")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright launches Debian's chromium: Playwright cannot download browsers here."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)")
+        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium to run browser tests")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def screenshot(page, request):
+    """Call screenshot() to save the page under tests/artifacts/<test name>.png."""
+    os.makedirs(ARTIFACTS, exist_ok=True)
+
+    def save(suffix: str = "") -> str:
+        path = os.path.join(ARTIFACTS, f"{request.node.name}{suffix}.png")
+        page.screenshot(path=path, full_page=True)
+        return path
+
+    return save
+
+
+@pytest.fixture
+def admin_login(page, live_server, admin_user):
+    """Log the browser into the admin as the superuser; return the live server URL."""
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+    return live_server.url
