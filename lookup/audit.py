@@ -1,17 +1,16 @@
 """Writing the audit trail of lookups."""
 
-from crm.models import Customer
 from lookup.models import LookupEvent
 
 
 def record_lookup(
-    *, outcome: str, token_name: str, phone_number: str | None, customer: Customer | None, duration_ms: float
+    *, outcome: str, token_name: str, phone_number: str | None, customer_id: int | None, duration_ms: float
 ) -> None:
     """Store one LookupEvent: a single INSERT."""
     LookupEvent.objects.create(
         outcome=outcome,
         token_name=token_name,
         phone_number=phone_number or LookupEvent.NO_NUMBER_TEXT,
-        customer=customer,
+        customer_id=customer_id,
         duration_ms=round(duration_ms, 3),
     )

@@ -52,8 +52,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         shared = settings.LOOKUP_SECRET
         if shared and hmac.compare_digest(raw.encode("utf-8", "surrogatepass"), shared.encode()):
             return TokenUser(SHARED_SECRET_NAME), None
-        # The digest is the unique key, so an equality lookup is not a timing oracle on the token.
-        token = ApiToken.objects.active().filter(digest=token_digest(raw)).only("name", "last_used_at").first()
+        token = ApiToken.objects.active_by_digest(token_digest(raw))
         if token is None:
             raise self.failed("unknown or revoked token")
         token.touch()

@@ -2,20 +2,19 @@
 
 from rest_framework import serializers
 
-from crm.models import Customer
+from crm.selectors import Caller
 
 
-def customer_envelope(customer: Customer) -> dict:
+def caller_envelope(caller: Caller) -> dict:
     """`{"status":"success","data":{...}}`: five string keys in the order the flow maps them."""
-    last = customer.last_interaction_date
     return {
         "status": "success",
         "data": {
-            "customerId": customer.customer_id,
-            "firstName": customer.first_name,
-            "lastName": customer.last_name,
-            "tier": customer.tier.name,
-            "lastInteractionDate": last.isoformat() if last else "",
+            "customerId": caller.customer_id,
+            "firstName": caller.first_name,
+            "lastName": caller.last_name,
+            "tier": caller.tier,
+            "lastInteractionDate": caller.last_interaction_date,
         },
     }
 

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.phones import normalize_phone
-from crm.selectors import customer_by_e164
+from crm.selectors import caller_by_e164
 from lookup.audit import record_lookup
 from lookup.authentication import BearerTokenAuthentication
 from lookup.errors import DATABASE_UNAVAILABLE
@@ -24,7 +24,7 @@ from lookup.serializers import (
     LookupFoundSerializer,
     LookupNotFoundSerializer,
     LookupRequestSerializer,
-    customer_envelope,
+    caller_envelope,
 )
 
 logger = logging.getLogger(__name__)
@@ -110,12 +110,12 @@ class CustomerLookupApi(APIView):
 
     def lookup(self, request, raw: str | None) -> Response:
         e164 = normalize_phone(raw)
-        customer = customer_by_e164(e164) if e164 else None
-        if customer is not None:
-            outcome, body = Outcome.SUCCESS, customer_envelope(customer)
+        caller = caller_by_e164(e164) if e164 else None
+        if caller is not None:
+            outcome, body = Outcome.SUCCESS, caller_envelope(caller)
         else:
             outcome, body = (Outcome.NOT_FOUND if e164 else Outcome.NO_NUMBER), NOT_FOUND_ENVELOPE
-        self.audit(outcome, phone_number=e164, customer=customer)
+        self.audit(outcome, phone_number=e164, customer_id=caller.pk if caller else None)
         return Response(body)
 
     def handle_exception(self, exc):
@@ -129,13 +129,13 @@ class CustomerLookupApi(APIView):
                 logger.exception("could not record a %s lookup event", outcome)
         return response
 
-    def audit(self, outcome: str, *, phone_number: str | None = None, customer=None) -> None:
+    def audit(self, outcome: str, *, phone_number: str | None = None, customer_id: int | None = None) -> None:
         started = getattr(self, "started", None) or time.perf_counter()
         record_lookup(
             outcome=outcome,
             token_name=getattr(self.request.user, "token_name", ""),
             phone_number=phone_number,
-            customer=customer,
+            customer_id=customer_id,
             duration_ms=(time.perf_counter() - started) * 1000,
         )
 

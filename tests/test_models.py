@@ -93,3 +93,30 @@ def test_str_methods(alice):
     assert str(alice.phones.get()) == "+15551234567"
     assert str(TierFactory(name="Bronze")) == "Bronze"
     assert str(CustomerPhoneFactory(number="+12025550100").number) == "+12025550100"
+
+
+def test_plain_sql_caller_query_matches_the_orm(alice, bob, django_assert_num_queries):
+    from crm.selectors import Caller, caller_by_e164, customer_by_phone
+
+    for customer in (alice, bob):
+        number = str(customer.phones.get().number)
+        orm = customer_by_phone(number)
+        with django_assert_num_queries(1):
+            caller = caller_by_e164(number)
+        assert caller == Caller(
+            orm.pk,
+            orm.customer_id,
+            orm.first_name,
+            orm.last_name,
+            orm.tier.name,
+            orm.last_interaction_date.isoformat(),
+        )
+    assert caller_by_e164("+15550000000") is None
+
+
+def test_plain_sql_caller_without_date_gives_empty_string(alice):
+    from crm.selectors import caller_by_e164
+
+    alice.last_interaction_date = None
+    alice.save()
+    assert caller_by_e164("+15551234567").last_interaction_date == ""

@@ -165,3 +165,15 @@ def test_admin_revoke_action(admin_client):
     assert timezone.now() - token.revoked_at < timedelta(minutes=1)
     changelist = admin_client.get(reverse("admin:lookup_apitoken_changelist")).content.decode()
     assert "revoked" in changelist
+
+
+def test_active_by_digest_loads_name_and_last_use():
+    token, raw = token_create(name="fast")
+    assert ApiToken.objects.active_by_digest(token_digest(raw)).name == "fast"
+    now = timezone.now()
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    found = ApiToken.objects.active_by_digest(token_digest(raw))
+    assert (found.pk, found.name, found.last_used_at) == (token.pk, "fast", now)
+    token.revoke()
+    assert ApiToken.objects.active_by_digest(token_digest(raw)) is None
+    assert ApiToken.objects.active_by_digest(token_digest("never-issued")) is None
