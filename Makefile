@@ -38,3 +38,8 @@ migrations-check: install
 
 test: lint migrations-check
 	$(VENV)/bin/pytest
+
+# Not part of `make test`: load benchmark beside the tutorial's Flask service (see README).
+bench: install
+	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	$(PY) bench/run.py $(BENCH_ARGS)

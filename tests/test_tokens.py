@@ -177,3 +177,15 @@ def test_active_by_digest_loads_name_and_last_use():
     token.revoke()
     assert ApiToken.objects.active_by_digest(token_digest(raw)) is None
     assert ApiToken.objects.active_by_digest(token_digest("never-issued")) is None
+
+
+def test_tokens_never_reach_the_logs(api, anon_api, alice, token, caplog):
+    caplog.set_level("DEBUG")
+    api.post("/api/customer/lookup", {"phoneNumber": "+15551234567"}, format="json")
+    anon_api.credentials(HTTP_AUTHORIZATION="Bearer a-wrong-token-that-must-not-be-logged")
+    anon_api.post("/api/customer/lookup", {"phoneNumber": "+15551234567"}, format="json")
+    anon_api.credentials(HTTP_AUTHORIZATION=f"Bearer  {token}")  # malformed, still a secret
+    anon_api.post("/api/customer/lookup", {"phoneNumber": "+15551234567"}, format="json")
+    assert "lookup authentication failed" in caplog.text
+    assert token not in caplog.text
+    assert "a-wrong-token-that-must-not-be-logged" not in caplog.text
