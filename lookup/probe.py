@@ -141,7 +141,8 @@ def probe(flow: Flow, phone: str) -> Report:
     for key, value in request.headers.items():
         shown = value.replace(flow.token, mask(flow.token)) if flow.token and key.lower() == "authorization" else value
         out(f"Header: {key}: {shown}")
-    out(f"Body: {request.body.decode() if request.body is not None else '(none: GET)'}")
+    # One line: a node's multi-line body keeps its meaning (JSON whitespace) and the output stays greppable.
+    out(f"Body: {request.body.decode().replace(chr(10), ' ') if request.body is not None else '(none: GET)'}")
     answer = send(request)
     over = answer.latency_ms > request.timeout_ms
     out(f"HTTP status: {answer.status if answer.status is not None else 'none (' + answer.failure + ')'}")
