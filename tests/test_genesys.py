@@ -13,11 +13,12 @@ from lookup.genesys import (
     GENERAL_PROMPT,
     TUTORIAL_NODE,
     apply_response_mapping,
+    node_configuration,
     render_node_body,
     render_velocity,
     route,
 )
-from tests.servers import gunicorn, http
+from tests.servers import ROOT, gunicorn, http
 from tests.test_lookup_api import ALICE_BODY, NOT_FOUND_BODY, UNAUTHORIZED_BODY
 
 ALICE_OUTPUTS = {
@@ -329,3 +330,14 @@ def test_node_body_placeholder_is_replaced_with_an_escaped_number():
     body = TUTORIAL_NODE["configuration"]["body"]
     assert json.loads(render_node_body(body, "tel:+15551234567")) == {"phoneNumber": "tel:+15551234567"}
     assert json.loads(render_node_body(body, 'x"y')) == {"phoneNumber": 'x"y'}
+
+
+def test_readme_node_json_is_the_tutorial_node_and_works():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Connect Genesys Cloud", 1)[1].split("\n## ", 1)[0]
+    node = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
+    config = node_configuration(node)
+    tutorial = TUTORIAL_NODE["configuration"]
+    assert (config["timeout"], config["responseMapping"], config["body"]) == (3000, MAPPING, tutorial["body"])
+    assert (node["type"], node["edges"]) == ("GetExternalContactAction", TUTORIAL_NODE["edges"])
+    assert 'Prompt: "Hello Alice, welcome back. We see you are a Gold tier member." -> VIP queue' in section
