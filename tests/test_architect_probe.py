@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from lookup.genesys import TUTORIAL_NODE
+from lookup.probe import mask
 from tests.servers import ROOT, free_port, gunicorn
 
 SECRET = "tutorial-secret-token-0123456789"
@@ -341,6 +342,7 @@ def test_exit_code_is_one_on_the_error_path_without_a_traceback():
     ("args", "message"),
     [
         (["--url", "ftp://x", "--token", "t", "--phone", "1"], "--url must be an http(s) URL such as https://crm.example.com/api/customer/lookup, not 'ftp://x'."),
+        (["--url", "http://x", "--token", "tok\nen", "--phone", "1"], "--token has characters an HTTP header cannot carry (line breaks, non-ASCII)."),
         (["--token", "t", "--phone", "1"], "Give --url (the lookup endpoint) or --node FILE with a url."),
         (["--url", "http://x", "--token", "t", "--phone", "1", "--timeout-ms", "0"], "--timeout-ms must be between 1 and 60000."),
         (["--node", "/nonexistent/node.json", "--token", "t", "--phone", "1"], "Cannot read /nonexistent/node.json: No such file or directory"),
@@ -361,3 +363,8 @@ def test_bad_node_file_is_a_command_error(tmp_path):
     path.write_text("{not json")
     with pytest.raises(CommandError, match=r"node.json: Expecting property name"):
         call_command("architect_probe", "--node", str(path), "--token", "t", "--phone", "1", stdout=StringIO())
+
+
+def test_token_is_masked_and_short_tokens_show_nothing():
+    assert mask("abcdefghijklmnopqrstuvwxyz") == "abcd… (26 chars)"
+    assert mask("short-secret") == "… (12 chars)"

@@ -33,6 +33,8 @@ class Command(BaseCommand):
             raise CommandError(f"the flow would take the error path or misroute the caller: {report.cause}")
 
     def flow(self, url, token, timeout_ms, node_file, method) -> Flow:
+        if not token.isascii() or not token.isprintable():
+            raise CommandError("--token has characters an HTTP header cannot carry (line breaks, non-ASCII).")
         if timeout_ms is not None and not 1 <= timeout_ms <= 60000:
             raise CommandError("--timeout-ms must be between 1 and 60000.")
         config = None
