@@ -1,0 +1,343 @@
+"""The Genesys data action export, run the way Genesys runs it, and the tutorial node's mapping."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from jsonpath_ng import parse as jsonpath
+
+from lookup.genesys import (
+    ERROR_PROMPT,
+    GENERAL_PROMPT,
+    TUTORIAL_NODE,
+    apply_response_mapping,
+    node_configuration,
+    render_node_body,
+    render_velocity,
+    route,
+)
+from tests.servers import ROOT, gunicorn, http
+from tests.test_lookup_api import ALICE_BODY, NOT_FOUND_BODY, UNAUTHORIZED_BODY
+
+ALICE_OUTPUTS = {
+    "status": "success",
+    "customerId": "CUST-001",
+    "firstName": "Alice",
+    "lastName": "Smith",
+    "tier": "Gold",
+    "lastInteractionDate": "2023-10-15",
+}
+NOT_FOUND_OUTPUTS = {
+    "status": "not_found",
+    "customerId": "",
+    "firstName": "",
+    "lastName": "",
+    "tier": "",
+    "lastInteractionDate": "",
+}
+MAPPING = TUTORIAL_NODE["configuration"]["responseMapping"]
+
+
+def export(*args: str) -> str:
+    out = StringIO()
+    call_command("genesys_action", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def action(base_url: str, method: str = "POST") -> dict:
+    return json.loads(export("--base-url", base_url, "--method", method))
+
+
+# -- a small Genesys: what the platform does with an action, per genesys.md --------------
+
+
+class ActionFailure(Exception):
+    """The Call Data Action step would take its Failure exit."""
+
+
+def run_action(definition: dict, *, phone: str | None, token: str) -> dict:
+    """Execute the data action against its URL: render, send, translate, check the contract."""
+    request = definition["config"]["request"]
+    context = {"input": {} if phone is None else {"phoneNumber": phone}, "credentials": {"token": token}}
+    url = render_velocity(request["requestUrlTemplate"], context)
+    headers = {key: render_velocity(value, context) for key, value in request["headers"].items()}
+    body = None
+    if request["requestType"] == "POST":
+        rendered = render_velocity(request["requestTemplate"], context)
+        assert json.loads(rendered) == {"phoneNumber": phone or ""}  # escaping keeps the body valid JSON
+        body = rendered.encode()
+    status, _, answer = http(request["requestType"], url, body=body, headers=headers)
+    if not 200 <= status < 300:
+        raise ActionFailure(f"HTTP {status}")
+    return translate(definition, answer)
+
+
+def translate(definition: dict, answer: bytes) -> dict:
+    """Translation map (Jayway-style JSONPath, JSON values), defaults, success template, output contract."""
+    response = definition["config"]["response"]
+    try:
+        document = json.loads(answer)
+    except ValueError as exc:
+        raise ActionFailure("the answer is not JSON") from exc
+    values = {}
+    for name, path in response["translationMap"].items():
+        matches = jsonpath(path).find(document)
+        if matches:
+            values[name] = json.dumps(matches[0].value)
+        elif name in response["translationMapDefaults"]:
+            values[name] = response["translationMapDefaults"][name]
+        else:
+            raise ActionFailure(f"{path} did not resolve and {name} has no default")
+    output = json.loads(render_velocity(response["successTemplate"], values))
+    schema = definition["contract"]["output"]["successSchema"]["properties"]
+    for name, spec in schema.items():
+        if spec["type"] == "string" and not isinstance(output.get(name), str):
+            raise ActionFailure(f"output {name} is {output.get(name)!r}, not a string")
+    return output
+
+
+# -- the export ------------------------------------------------------------------------
+
+
+def test_post_action_has_the_request_response_and_contracts_genesys_imports():
+    definition = action("https://crm.example.com/")
+    assert list(definition) == ["name", "integrationType", "actionType", "config", "contract", "secure"]
+    assert definition["name"] == "CRM customer lookup"
+    assert (definition["integrationType"], definition["actionType"], definition["secure"]) == (
+        "custom-rest-actions",
+        "custom",
+        False,
+    )
+    assert definition["config"]["request"] == {
+        "requestUrlTemplate": "https://crm.example.com/api/customer/lookup",
+        "requestType": "POST",
+        "headers": {"Authorization": "Bearer ${credentials.token}", "Content-Type": "application/json"},
+        "requestTemplate": '{"phoneNumber": "$!esc.jsonString(${input.phoneNumber})"}',
+    }
+    assert definition["config"]["response"] == {
+        "translationMap": {
+            "status": "$.status",
+            "customerId": "$.data.customerId",
+            "firstName": "$.data.firstName",
+            "lastName": "$.data.lastName",
+            "tier": "$.data.tier",
+            "lastInteractionDate": "$.data.lastInteractionDate",
+        },
+        "translationMapDefaults": {
+            "customerId": '""',
+            "firstName": '""',
+            "lastName": '""',
+            "tier": '""',
+            "lastInteractionDate": '""',
+        },
+        "successTemplate": '{"status": ${status}, "customerId": ${customerId}, "firstName": ${firstName}, '
+        '"lastName": ${lastName}, "tier": ${tier}, "lastInteractionDate": ${lastInteractionDate}}',
+    }
+    assert definition["config"]["timeoutSeconds"] == 3
+    inputs = definition["contract"]["input"]["inputSchema"]
+    assert inputs["properties"] == {
+        "phoneNumber": {"type": "string", "description": "The caller, e.g. tel:+15551234567 (Call.Ani); any format."}
+    }
+    assert "required" not in inputs  # a withheld caller must still reach the lookup
+    outputs = definition["contract"]["output"]["successSchema"]
+    assert list(outputs["properties"]) == list(ALICE_OUTPUTS)
+    assert {spec["type"] for spec in outputs["properties"].values()} == {"string"}
+
+
+def test_get_action_puts_the_escaped_number_in_the_url_and_sends_no_body():
+    definition = action("https://crm.example.com", "GET")
+    assert definition["name"] == "CRM customer lookup (GET)"
+    assert definition["config"]["request"] == {
+        "requestUrlTemplate": "https://crm.example.com/api/customer/lookup?phoneNumber=$!esc.url(${input.phoneNumber})",
+        "requestType": "GET",
+        "headers": {"Authorization": "Bearer ${credentials.token}"},
+    }
+    assert definition["config"]["response"] == action("https://crm.example.com")["config"]["response"]
+
+
+def test_export_is_stable_and_o_writes_the_same_bytes(tmp_path):
+    first = export("--base-url", "https://crm.example.com", "--name", "Caller lookup")
+    assert first == export("--base-url", "https://crm.example.com", "--name", "Caller lookup")
+    assert first.endswith("}\n") and json.loads(first)["name"] == "Caller lookup"
+    target = tmp_path / "action.json"
+    assert export("--base-url", "https://crm.example.com", "--name", "Caller lookup", "-o", str(target)) == ""
+    assert target.read_bytes() == first.encode()
+
+
+def test_export_never_contains_a_token(token):
+    assert token not in export("--base-url", "https://crm.example.com")
+
+
+@pytest.mark.parametrize(
+    ("base_url", "expected"),
+    [
+        ("https://crm.example.com/", "https://crm.example.com/api/customer/lookup"),
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000/api/customer/lookup"),
+        ("https://example.com/crm/", "https://example.com/crm/api/customer/lookup"),  # behind a proxy prefix
+    ],
+)
+def test_base_url_is_cleaned(base_url, expected):
+    assert action(base_url)["config"]["request"]["requestUrlTemplate"] == expected
+
+
+@pytest.mark.parametrize(
+    ("base_url", "message"),
+    [
+        ("ftp://crm.example.com", "--base-url must be an http(s) URL such as https://crm.example.com, not 'ftp://crm.example.com'."),
+        ("crm.example.com", "--base-url must be an http(s) URL such as https://crm.example.com, not 'crm.example.com'."),
+        ("https://crm.example.com/api/customer/lookup", "--base-url is the server's address without /api/customer/lookup; that path is added for you."),
+        ("https://crm.example.com/?x=1", "--base-url must not have a query string or fragment."),
+        ("https://crm.example.com/#top", "--base-url must not have a query string or fragment."),
+        ("https://me:secret@crm.example.com", "--base-url must not carry a user or password; the token goes in the credentials."),
+        ("https://crm.example.com/$x", "--base-url must not contain spaces or '$' (Velocity would read it as a reference)."),
+    ],
+)  # fmt: skip
+def test_unusable_base_url_is_a_command_error(base_url, message):
+    with pytest.raises(CommandError) as error:
+        export("--base-url", base_url)
+    assert str(error.value) == message
+
+
+# -- Velocity ---------------------------------------------------------------------------
+
+
+def test_velocity_subset_escapes_and_handles_null_like_velocity():
+    body = '{"phoneNumber": "$!esc.jsonString(${input.phoneNumber})"}'
+    assert render_velocity(body, {"input": {"phoneNumber": 'a"b\\c'}}) == '{"phoneNumber": "a\\"b\\\\c"}'
+    assert render_velocity(body, {"input": {}}) == '{"phoneNumber": ""}'
+    assert render_velocity("$esc.jsonString(${input.x})", {"input": {}}) == "$esc.jsonString(${input.x})"
+    assert render_velocity("${input.x}|$!{input.x}", {"input": {}}) == "${input.x}|"
+    assert render_velocity("$!esc.url(${input.p})", {"input": {"p": "tel:+1 555"}}) == "tel%3A%2B1+555"
+    assert render_velocity("Bearer ${credentials.token}", {"credentials": {"token": "abc"}}) == "Bearer abc"
+
+
+# -- the export, executed against the live server ----------------------------------------
+
+CALLERS = [
+    ("+15551234567", ALICE_OUTPUTS),
+    ("tel:+15551234567", ALICE_OUTPUTS),
+    ("", NOT_FOUND_OUTPUTS),
+    ('+1555"1234567', NOT_FOUND_OUTPUTS),  # a quote: escaped, still valid JSON, not a number
+    ("+15550000000", NOT_FOUND_OUTPUTS),
+    ("sip:anonymous@anonymous.invalid", NOT_FOUND_OUTPUTS),
+    (None, NOT_FOUND_OUTPUTS),  # input not set at all: the silent template sends ""
+]
+
+
+@pytest.mark.server
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_exported_action_against_a_live_server(alice, token, method):
+    with gunicorn(workers=1) as (url, _):
+        definition = action(url, method)
+        for phone, expected in CALLERS:
+            assert run_action(definition, phone=phone, token=token) == expected, phone
+        with pytest.raises(ActionFailure, match="HTTP 401"):
+            run_action(definition, phone="+15551234567", token="not-the-token-0000000000")
+
+
+def test_translation_fails_loudly_on_a_broken_envelope():
+    definition = action("https://crm.example.com")
+    assert translate(definition, NOT_FOUND_BODY) == NOT_FOUND_OUTPUTS
+    with pytest.raises(ActionFailure, match=r"\$.status did not resolve and status has no default"):
+        translate(definition, b'{"result":"success","customer":{"firstName":"Alice"}}')
+    with pytest.raises(ActionFailure, match="the answer is not JSON"):
+        translate(definition, b"<html>Bad gateway</html>")
+    # An explicit null does not fall back to the default: data fields must be strings.
+    with pytest.raises(ActionFailure, match="output tier is None, not a string"):
+        translate(definition, b'{"status":"success","data":{"customerId":"C","firstName":"A","tier":null}}')
+
+
+# -- the tutorial's node ----------------------------------------------------------------
+
+
+def answer_of(response) -> tuple[int, bytes]:
+    return response.status_code, response.content
+
+
+@pytest.fixture
+def answers(alice, api, anon_api):
+    """Real answers of the lookup API: found, not found, unauthorized."""
+    url = "/api/customer/lookup"
+    found = answer_of(api.post(url, {"phoneNumber": "tel:+15551234567"}, format="json"))
+    not_found = answer_of(api.post(url, {"phoneNumber": "+15550000000"}, format="json"))
+    unauthorized = answer_of(anon_api.post(url, {"phoneNumber": "+15551234567"}, format="json"))
+    assert [found[1], not_found[1], unauthorized[1]] == [ALICE_BODY, NOT_FOUND_BODY, UNAUTHORIZED_BODY]
+    return {"found": found, "not_found": not_found, "unauthorized": unauthorized}
+
+
+def test_tutorial_node_found_takes_success_edge_to_vip(answers):
+    mapping = apply_response_mapping(MAPPING, *answers["found"])
+    assert (mapping.edge, mapping.problem) == ("success", "")
+    assert mapping.variables == {
+        "customerLookup.status": "success",
+        "customerLookup.customerId": "CUST-001",
+        "customerLookup.firstName": "Alice",
+        "customerLookup.lastName": "Smith",
+        "customerLookup.tier": "Gold",
+    }
+    result = route(MAPPING, mapping)
+    assert (result.decision, result.prompt, result.destination) == (
+        True,
+        "Hello Alice, welcome back. We see you are a Gold tier member.",
+        "VIP queue",
+    )
+
+
+def test_tutorial_node_not_found_is_unset_not_a_failure_and_reaches_general_queue(answers):
+    mapping = apply_response_mapping(MAPPING, *answers["not_found"])
+    assert mapping.edge == "success"
+    assert mapping.variables == {
+        "customerLookup.status": "not_found",
+        "customerLookup.customerId": None,
+        "customerLookup.firstName": None,
+        "customerLookup.lastName": None,
+        "customerLookup.tier": None,
+    }
+    result = route(MAPPING, mapping)
+    assert (result.decision, result.prompt, result.destination) == (False, GENERAL_PROMPT, "general queue")
+    assert GENERAL_PROMPT == "Thank you for calling. Please hold for the next available agent."
+
+
+def test_tutorial_node_401_takes_error_edge(answers):
+    mapping = apply_response_mapping(MAPPING, *answers["unauthorized"])
+    assert (mapping.edge, mapping.problem, mapping.variables) == ("error", "HTTP 401", {})
+    result = route(MAPPING, mapping)
+    assert (result.decision, result.prompt, result.destination) == (None, ERROR_PROMPT, "transfer to an agent")
+    assert ERROR_PROMPT == "We are experiencing technical difficulties"
+
+
+@pytest.mark.parametrize(
+    ("body", "problem", "missing"),
+    [
+        (b'{"data":{"customerId":"C","firstName":"A","lastName":"S","tier":"G"}}', "missing status", ["status"]),
+        (b'{"status":"success","data":{"customerId":"C"}}', "missing data.firstName, data.lastName, data.tier", ["data.firstName", "data.lastName", "data.tier"]),
+        (b'{"status":"success","customer":{}}', "missing data.customerId, data.firstName, data.lastName, data.tier", ["data.customerId", "data.firstName", "data.lastName", "data.tier"]),
+        (b'{"status":"success","data":"Alice"}', "missing data.customerId, data.firstName, data.lastName, data.tier", ["data.customerId", "data.firstName", "data.lastName", "data.tier"]),
+        (b'{"status":1,"data":null}', "not a string: status", []),
+        (b"<html>oops</html>", "the answer is not JSON", []),
+        (b'["success"]', "the answer is not a JSON object", []),
+    ],
+)  # fmt: skip
+def test_tutorial_node_mapping_failures(body, problem, missing):
+    mapping = apply_response_mapping(MAPPING, 200, body)
+    assert (mapping.edge, mapping.problem, mapping.missing) == ("error", problem, missing)
+
+
+def test_node_body_placeholder_is_replaced_with_an_escaped_number():
+    body = TUTORIAL_NODE["configuration"]["body"]
+    assert json.loads(render_node_body(body, "tel:+15551234567")) == {"phoneNumber": "tel:+15551234567"}
+    assert json.loads(render_node_body(body, 'x"y')) == {"phoneNumber": 'x"y'}
+
+
+def test_readme_node_json_is_the_tutorial_node_and_works():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Connect Genesys Cloud", 1)[1].split("\n## ", 1)[0]
+    node = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
+    config = node_configuration(node)
+    tutorial = TUTORIAL_NODE["configuration"]
+    assert (config["timeout"], config["responseMapping"], config["body"]) == (3000, MAPPING, tutorial["body"])
+    assert (node["type"], node["edges"]) == ("GetExternalContactAction", TUTORIAL_NODE["edges"])
+    assert 'Prompt: "Hello Alice, welcome back. We see you are a Gold tier member." -> VIP queue' in section
