@@ -1,5 +1,6 @@
 """Geometry of the server-side SVG charts on the insights page (the template draws it)."""
 
+import math
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -11,13 +12,13 @@ LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 44  # room for the y labels and the x lab
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
 
-def nice_max(value: int) -> int:
-    """The smallest 1, 2 or 5 x 10^k at or above value (at least 4, so four gridlines are whole numbers)."""
+def y_scale(value: int) -> tuple[int, int]:
+    """(top, step) of the y axis: a whole 1/2/5 x 10^k step, at most five of them up to the top."""
     step = 1
     while True:
         for m in (1, 2, 5):
-            if m * step >= value and m * step >= 4:
-                return m * step
+            if math.ceil(value / (m * step)) <= 5:
+                return max(1, math.ceil(value / (m * step))) * m * step, m * step
         step *= 10
 
 
@@ -53,7 +54,7 @@ def bucket_title(window: Window, bucket: Bucket) -> str:
 
 def stacked_bars(window: Window, series: list[Bucket]) -> dict:
     """Bars stacked by outcome, y gridlines and x labels for the template's <svg>."""
-    top = nice_max(max((b.total for b in series), default=0))
+    top, step = y_scale(max((b.total for b in series), default=0))
     slot = PLOT_W / max(len(series), 1)
     gap = max(1.0, slot * 0.15)
     label_every = max(1, round(len(series) / 12))  # about a dozen x labels whatever the window
@@ -77,7 +78,9 @@ def stacked_bars(window: Window, series: list[Bucket]) -> dict:
                 label=bucket_label(window, bucket.start) if (len(series) - 1 - index) % label_every == 0 else "",
             )
         )
-    gridlines = [{"y": round(TOP + PLOT_H - PLOT_H * i / 4, 2), "value": f"{top * i // 4:,}"} for i in range(5)]
+    gridlines = [
+        {"y": round(TOP + PLOT_H - PLOT_H * value / top, 2), "value": f"{value:,}"} for value in range(0, top + 1, step)
+    ]
     return {
         "width": WIDTH,
         "height": HEIGHT,

@@ -212,3 +212,45 @@ class TestAlerts:
     def test_no_silence_alert_when_there_was_no_traffic_at_all(self):
         event(self.NOW - timedelta(hours=26))  # older than the 24 hours before the last hour
         assert self.keys() == []
+
+
+@pytest.mark.parametrize(
+    ("value", "scale"),
+    [(0, (1, 1)), (1, (1, 1)), (4, (4, 1)), (6, (6, 2)), (10, (10, 2)), (11, (15, 5)), (147, (150, 50))],
+)
+def test_y_scale_has_whole_steps(value, scale):
+    from lookup.charts import y_scale
+
+    assert y_scale(value) == scale
+
+
+def test_chart_geometry_stacks_outcomes_and_labels_axes():
+    from lookup.charts import HEIGHT, PLOT_H, TOP, stacked_bars
+    from lookup.insights import Bucket
+
+    start = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+    series = [
+        Bucket(start, {"success": 6, "not_found": 2, "no_number": 0, "bad_request": 0, "unauthorized": 2}),
+        Bucket(
+            start + timedelta(hours=1),
+            dict.fromkeys(["success", "not_found", "no_number", "bad_request", "unauthorized"], 0),
+        ),
+    ]
+    with timezone.override(UTC):
+        chart = stacked_bars(WINDOWS["24h"], series)
+    baseline = TOP + PLOT_H
+    assert chart["baseline"] == baseline and chart["height"] == HEIGHT
+    assert [g["value"] for g in chart["gridlines"]] == ["0", "2", "4", "6", "8", "10"]
+    first, empty = chart["bars"]
+    assert [(s.outcome, s.height) for s in first.segments] == [
+        ("success", round(PLOT_H * 0.6, 2)),
+        ("not_found", round(PLOT_H * 0.2, 2)),
+        ("unauthorized", round(PLOT_H * 0.2, 2)),
+    ]
+    assert first.segments[0].y == round(baseline - PLOT_H * 0.6, 2)  # success sits on the baseline
+    assert first.segments[-1].y == TOP  # the tallest bar reaches the top
+    assert empty.segments == []
+    assert first.title == (
+        "Thu Jan 15, 09:00: 10 lookups (success 6, not found 2, no number 0, bad request 0, unauthorized 2)"
+    )
+    assert (first.label, empty.label) == ("09:00", "10:00")
