@@ -32,6 +32,7 @@ from lookup.models import LookupEvent  # noqa: E402
 
 PAGES = ["/admin/insights/?window=24h", "/admin/insights/?window=7d", "/admin/insights/?window=30d"]
 PAGES += ["/admin/insights/unknown-callers/?window=30d"]
+QUERY_BUDGET = 10  # as in tests/test_insights_admin.py: independent of the number of events
 
 
 def main() -> None:
@@ -54,6 +55,7 @@ def main() -> None:
                 response = client.get(url)
                 times.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200
+            assert len(queries) <= QUERY_BUDGET, f"{url}: {len(queries)} queries"
         print(f"{url:48} median {statistics.median(times):7.1f} ms  max {max(times):7.1f} ms  {len(queries)} queries")
 
 
