@@ -9,3 +9,16 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * multiprocessing.cpu_c
 control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
+
+
+# Prometheus multiprocess mode (GET /metrics sums all workers): lookup/multiprocess.py.
+def on_starting(server):
+    from lookup.multiprocess import prepare_dir
+
+    prepare_dir()
+
+
+def child_exit(server, worker):
+    from lookup.multiprocess import worker_exited
+
+    worker_exited(worker.pid)

@@ -143,6 +143,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# METRICS: GET /metrics in the Prometheus text format (README "Metrics and insights").
+# ------------------------------------------------------------------------------
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=False)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_ENABLED and not METRICS_TOKEN:
+    raise ImproperlyConfigured("METRICS_ENABLED=1 needs METRICS_TOKEN: /metrics answers only `Bearer $METRICS_TOKEN`.")
+
 # LOGGING: structured enough to grep, always to stdout.
 # ------------------------------------------------------------------------------
 LOGGING = {

@@ -1,11 +1,12 @@
-"""URL routes: the admin, the lookup API, its schema, and the health check."""
+"""URL routes: the admin and its insights, the lookup API, its schema, the health check and metrics."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from lookup.metrics import metrics_view
 from lookup.views import CustomerLookupApi, healthz
 
 # The schema and its docs describe a public contract, so they are readable without a token.
@@ -18,11 +19,13 @@ admin.site.site_url = None  # there is no public site: the admin is the product'
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/insights/", include("lookup.insights_urls")),  # before the admin's catch-all
     path("admin/", admin.site.urls),
     path("api/customer/lookup", CustomerLookupApi.as_view(), name="customer-lookup"),
     path("api/schema/", SpectacularAPIView.as_view(**public), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema", **public), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 handler400 = "lookup.errors.bad_request"

@@ -51,6 +51,16 @@ class CustomerAdmin(admin.ModelAdmin):
     def phone_numbers(self, obj: Customer) -> str:
         return ", ".join(str(phone.number) for phone in obj.phones.all())
 
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        """`?phone=<number>` on the add form fills in the first phone (links from the unknown-caller worklist)."""
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        # On the add form obj is the new, unsaved customer.
+        if request.method == "GET" and (obj is None or obj.pk is None) and isinstance(inline, CustomerPhoneInline):
+            e164 = normalize_phone(request.GET.get("phone"))
+            if e164 is not None:
+                kwargs["initial"] = [{"number": e164}]
+        return kwargs
+
     def get_search_results(self, request, queryset, search_term):
         """A term that is a possible phone number also matches that number, whatever its format."""
         e164 = normalize_phone(search_term.strip())

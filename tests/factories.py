@@ -4,6 +4,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from crm.models import Customer, CustomerPhone, Tier
+from lookup.models import LookupEvent
 
 
 class TierFactory(DjangoModelFactory):
@@ -34,3 +35,13 @@ class CustomerPhoneFactory(DjangoModelFactory):
     # Fictional 555-01xx numbers: possible, never assigned to a real line.
     number = factory.Sequence(lambda n: f"+1202555{n % 10000:04d}")
     label = CustomerPhone.Label.MOBILE
+
+
+class LookupEventFactory(DjangoModelFactory):
+    class Meta:
+        model = LookupEvent
+
+    token_name = "genesys-test"
+    phone_number = "+15550000000"
+    outcome = LookupEvent.Outcome.NOT_FOUND
+    duration_ms = 12.5

@@ -1,0 +1,154 @@
+"""The insights admin pages: permissions, what they show, their query budget, the prefilled add form."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+from django.utils import timezone
+
+from lookup.models import LookupEvent
+from tests.factories import CustomerPhoneFactory, LookupEventFactory
+
+pytestmark = pytest.mark.django_db
+
+INSIGHTS = "/admin/insights/"
+UNKNOWN = "/admin/insights/unknown-callers/"
+
+
+@pytest.fixture
+def support_user(db) -> User:
+    """Staff with only the permission the "Support staff" group grants for insights."""
+    user = User.objects.create_user("sam", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_lookupevent"))
+    return user
+
+
+def test_urls_are_the_documented_ones():
+    assert reverse("insights:index") == INSIGHTS
+    assert reverse("insights:unknown-callers") == UNKNOWN
+
+
+@pytest.mark.parametrize("url", [INSIGHTS, UNKNOWN])
+def test_anonymous_is_sent_to_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/login/?next={url}"
+
+
+@pytest.mark.parametrize("url", [INSIGHTS, UNKNOWN])
+def test_staff_without_permission_is_refused(client, url):
+    client.force_login(User.objects.create_user("temp", is_staff=True))
+    assert client.get(url).status_code == 403
+
+
+@pytest.mark.parametrize("url", [INSIGHTS, UNKNOWN])
+def test_staff_with_view_permission_and_superuser_see_it(client, admin_client, support_user, url):
+    client.force_login(support_user)
+    assert client.get(url).status_code == 200
+    assert admin_client.get(url).status_code == 200
+
+
+def test_index_links_insights_only_for_those_who_may_see_them(client, admin_client, support_user):
+    assert f'href="{INSIGHTS}"' in admin_client.get("/admin/").content.decode()
+    client.force_login(support_user)
+    assert f'href="{UNKNOWN}"' in client.get("/admin/").content.decode()
+    client.force_login(User.objects.create_user("temp", is_staff=True))
+    assert INSIGHTS not in client.get("/admin/").content.decode()
+
+
+def test_page_shows_totals_hit_rate_percentiles_tokens_and_unknown_callers(admin_client, token):
+    now = timezone.now()
+    for d in range(1, 11):  # 10 lookups, durations 100..1000 ms
+        outcome = "success" if d <= 6 else ("not_found" if d <= 8 else "unauthorized")
+        LookupEventFactory(
+            created_at=now - timedelta(minutes=d), outcome=outcome, duration_ms=d * 100.0, phone_number="+15550001111"
+        )
+    response = admin_client.get(INSIGHTS)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<div class="value" id="total">10</div>' in html
+    assert '<div class="value" id="hit-rate">75.0 %</div>' in html  # 6 / (6 + 2)
+    assert '<div class="value" id="p50">500 ms</div>' in html
+    assert '<div class="value" id="p95">1000 ms</div>' in html
+    assert '<div class="value" id="p99">1000 ms</div>' in html
+    assert '<span class="swatch bg-success"></span>Success: <strong>6</strong>' in html
+    assert '<span class="swatch bg-unauthorized"></span>Unauthorized: <strong>2</strong>' in html
+    assert html.count('<g class="bar"><title>') == 24
+    assert "10 lookups (success 6, not found 2, no number 0, bad request 0, unauthorized 2)" in html
+    assert '<td class="num">2</td>' in html and "+15550001111" in html  # unknown caller seen twice
+    assert "<td>genesys-test</td>" in html
+    assert [a.key for a in response.context["alerts"]] == []
+
+
+def test_alerts_show_on_the_page(admin_client):
+    LookupEventFactory(created_at=timezone.now() - timedelta(hours=2), duration_ms=1500.0)
+    html = admin_client.get(INSIGHTS).content.decode()
+    assert 'data-alert="slow"' in html and "Latency p99 is 1,500 ms" in html
+    assert 'data-alert="silence"' in html
+
+
+def test_window_selector(admin_client):
+    LookupEventFactory(created_at=timezone.now() - timedelta(days=3))
+    week = admin_client.get(INSIGHTS, {"window": "7d"})
+    assert week.context["total"] == 1 and len(week.context["chart"]["bars"]) == 7
+    assert admin_client.get(INSIGHTS, {"window": "30d"}).context["total"] == 1
+    assert admin_client.get(INSIGHTS, {"window": "24h"}).context["total"] == 0
+    assert admin_client.get(INSIGHTS, {"window": "bogus"}).context["window"].key == "24h"
+
+
+def test_page_query_count_is_bounded(admin_client, token, django_assert_max_num_queries):
+    now = timezone.now()
+    LookupEventFactory.create_batch(30, created_at=now - timedelta(hours=1))
+    for n in range(25):
+        LookupEventFactory(created_at=now - timedelta(hours=2), phone_number=f"+1555000{n:04d}")
+    # session, user, counts, percentiles (1 on PostgreSQL, 3 on SQLite), tokens, unknown callers, alerts
+    with django_assert_max_num_queries(10):
+        response = admin_client.get(INSIGHTS, {"window": "30d"})
+    assert len(response.context["unknown"]) == 20
+
+
+def test_unknown_callers_page_paginates_and_links_the_prefilled_add_form(admin_client):
+    now = timezone.now()
+    for n in range(55):
+        LookupEventFactory.create_batch(
+            1 + (n == 0), created_at=now - timedelta(minutes=n), outcome="not_found", phone_number=f"+1555000{n:04d}"
+        )
+    CustomerPhoneFactory(number="+15550000054")
+    page1 = admin_client.get(UNKNOWN)
+    assert page1.context["page_obj"].paginator.count == 54
+    rows = page1.context["rows"]
+    assert len(rows) == 50 and rows[0]["phone_number"] == "+15550000000" and rows[0]["count"] == 2
+    assert rows[0]["add_url"] == "/admin/crm/customer/add/?phone=%2B15550000000"
+    page2 = admin_client.get(UNKNOWN, {"page": 2})
+    assert [r["phone_number"] for r in page2.context["rows"]] == [f"+1555000{n:04d}" for n in range(50, 54)]
+    assert "51" in page2.content.decode()  # ranks continue on page 2
+    LookupEventFactory(created_at=now - timedelta(days=40), outcome="not_found", phone_number="+15559999999")
+    assert admin_client.get(UNKNOWN, {"window": "all"}).context["page_obj"].paginator.count == 55
+
+
+def test_add_form_has_the_phone_filled_in(admin_client):
+    response = admin_client.get("/admin/crm/customer/add/", {"phone": "+15550001111"})
+    assert response.status_code == 200
+    assert 'name="phones-0-number" value="+15550001111"' in response.content.decode()
+
+
+@pytest.mark.parametrize("phone", ["not-a-number", ""])
+def test_add_form_ignores_a_phone_that_is_not_a_number(admin_client, phone):
+    html = admin_client.get("/admin/crm/customer/add/", {"phone": phone}).content.decode()
+    assert '<input type="text" name="phones-0-number" class="vTextField" maxlength="128"' in html  # no value
+
+
+def test_seed_command_inserts_events_in_the_window():
+    out = StringIO()
+    call_command("seed_lookup_events", "--count", "120", "--days", "2", stdout=out)
+    assert out.getvalue() == "Inserted 120 lookup events over the last 2 days.\n"
+    assert LookupEvent.objects.count() == 120
+    oldest = LookupEvent.objects.order_by("created_at").first().created_at
+    assert timezone.now() - oldest <= timedelta(days=2)
+    assert set(LookupEvent.objects.values_list("outcome", flat=True)) <= set(LookupEvent.Outcome.values)
+    with pytest.raises(CommandError, match="--count and --days must be at least 1."):
+        call_command("seed_lookup_events", "--count", "0")
