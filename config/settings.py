@@ -95,12 +95,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if env.str("DATABASE_REPLICA_URL", default=""):
     # Lookups may read customers from a replica (design §10); see config/routers.py.
-    DATABASES["replica"] = {
-        **env.db("DATABASE_REPLICA_URL"),
-        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
-        "OPTIONS": DATABASES["default"].get("OPTIONS", {}),
-        "CONN_HEALTH_CHECKS": DATABASES["default"].get("CONN_HEALTH_CHECKS", False),
-    }
+    DATABASES["replica"] = {**env.db("DATABASE_REPLICA_URL"), "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"]}
+    if DATABASES["replica"]["ENGINE"] == DATABASES["default"]["ENGINE"]:  # engine-specific options
+        for key in ("OPTIONS", "CONN_HEALTH_CHECKS"):
+            if key in DATABASES["default"]:
+                DATABASES["replica"][key] = DATABASES["default"][key]
     DATABASE_ROUTERS = ["config.routers.LookupReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
