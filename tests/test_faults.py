@@ -348,7 +348,8 @@ def test_schemathesis_finds_no_server_error(alice, token, tmp_path):
             "--no-color",
         ]
         started = time.monotonic()
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        # cwd: schemathesis keeps a crash cache in .schemathesis/ there, outside the repository.
+        result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
         elapsed = time.monotonic() - started
     statuses = [line["status"] for line in access_lines(log_path)]
     generated = next((line.strip() for line in result.stdout.splitlines() if "generated" in line), "")
