@@ -8,6 +8,7 @@ from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
+from config.middleware import TOKEN_NAME_KEY
 from lookup.models import ApiToken, token_digest
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,10 @@ class BearerTokenAuthentication(BaseAuthentication):
         # and a silent trim would hide the misconfiguration the probe is there to name.
         if not raw or raw != raw.strip() or " " in raw:
             raise self.failed("malformed Bearer header (empty token, extra parts or stray spaces)")
-        return self.authenticate_token(raw)
+        user, token = self.authenticate_token(raw)
+        # The WSGI environ carries the name (never the token) to gunicorn's access log.
+        request.META[TOKEN_NAME_KEY] = user.token_name
+        return user, token
 
     def authenticate_token(self, raw: str):
         shared = settings.LOOKUP_SECRET

@@ -11,12 +11,13 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.routers import replica_reads
 from crm.phones import normalize_phone
 from crm.selectors import caller_by_e164
 from lookup.audit import record_lookup
 from lookup.authentication import BearerTokenAuthentication
 from lookup.errors import DATABASE_UNAVAILABLE
-from lookup.jsonio import MAX_BODY_BYTES, FormEncodedJSONParser, JSONParser, JSONRenderer, PayloadTooLarge
+from lookup.jsonio import FormEncodedJSONParser, JSONParser, JSONRenderer, check_body_size
 from lookup.models import LookupEvent
 from lookup.serializers import (
     NOT_FOUND_ENVELOPE,
@@ -26,6 +27,7 @@ from lookup.serializers import (
     LookupRequestSerializer,
     caller_envelope,
 )
+from lookup.throttling import TokenRateThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -68,17 +70,13 @@ class CustomerLookupApi(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, FormEncodedJSONParser]
     renderer_classes = [JSONRenderer]
+    throttle_classes = [TokenRateThrottle]
     throttle_scope = "lookup"
 
     def initial(self, request, *args, **kwargs):
         self.started = time.perf_counter()
         super().initial(request, *args, **kwargs)  # authentication first: the body is not read before it
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > MAX_BODY_BYTES:
-            raise PayloadTooLarge()
+        check_body_size(request)
 
     @extend_schema(
         operation_id="customer_lookup",
@@ -110,7 +108,8 @@ class CustomerLookupApi(APIView):
 
     def lookup(self, request, raw: str | None) -> Response:
         e164 = normalize_phone(raw)
-        caller = caller_by_e164(e164) if e164 else None
+        with replica_reads():  # a no-op unless DATABASE_REPLICA_URL enables the router
+            caller = caller_by_e164(e164) if e164 else None
         if caller is not None:
             outcome, body = Outcome.SUCCESS, caller_envelope(caller)
         else:
