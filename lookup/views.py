@@ -73,6 +73,11 @@ class CustomerLookupApi(APIView):
     throttle_classes = [TokenRateThrottle]
     throttle_scope = "lookup"
 
+    def perform_content_negotiation(self, request, force=False):
+        """JSON whatever the Accept header says: the flow maps JSON, and there is nothing else to offer."""
+        renderer = self.renderer_classes[0]()
+        return renderer, renderer.media_type
+
     def initial(self, request, *args, **kwargs):
         self.started = time.perf_counter()
         super().initial(request, *args, **kwargs)  # authentication first: the body is not read before it

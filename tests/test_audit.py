@@ -85,3 +85,29 @@ def test_deleting_a_customer_keeps_its_events(api, alice):
     api.post(URL, {"phoneNumber": "+15551234567"}, format="json")
     alice.delete()
     assert events() == [("success", "genesys-test", "+15551234567", None)]
+
+
+def test_plain_sql_insert_stores_the_same_row_as_the_orm(alice):
+    from lookup.audit import record_lookup
+
+    before = timezone.now()
+    record_lookup(
+        outcome="success", token_name="t", phone_number="+15551234567", customer_id=alice.pk, duration_ms=1.23456
+    )
+    record_lookup(outcome="no_number", token_name="", phone_number=None, customer_id=None, duration_ms=0.5)
+    first, second = LookupEvent.objects.order_by("id")
+    assert (first.outcome, first.token_name, first.phone_number, first.customer, first.duration_ms) == (
+        "success",
+        "t",
+        "+15551234567",
+        alice,
+        1.235,
+    )
+    assert before <= first.created_at <= timezone.now()
+    assert (second.outcome, second.phone_number, second.customer) == ("no_number", "none", None)
+
+
+def test_any_accept_header_gets_json(api, alice):
+    response = api.post(URL, {"phoneNumber": "+15551234567"}, format="json", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"

@@ -53,9 +53,9 @@ def test_request_id_and_token_name_reach_the_wsgi_environ(api, alice):
 
 @pytest.fixture
 def three_per_minute(monkeypatch):
-    """Rate 3/min on a frozen clock, from an empty cache."""
+    """Rate 3/min on a clock frozen at the start of a minute window, from an empty cache."""
     monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"lookup": "3/min"})
-    monkeypatch.setattr(TokenRateThrottle, "timer", lambda self: 1_000_000.0)
+    monkeypatch.setattr(TokenRateThrottle, "timer", lambda self: 999_960.0)
     cache.clear()
     yield
     cache.clear()
@@ -67,6 +67,17 @@ def test_fourth_lookup_in_a_minute_is_429_with_retry_after(api, alice, three_per
     response = post(api, {"phoneNumber": "+15551234567"})
     assert_json(response, 429, THROTTLED_BODY)
     assert response["Retry-After"] == "60"
+
+
+def test_retry_after_counts_down_to_the_end_of_the_window(api, alice, three_per_minute, monkeypatch):
+    for _ in range(3):
+        post(api, {"phoneNumber": "+15551234567"})
+    monkeypatch.setattr(TokenRateThrottle, "timer", lambda self: 999_960.0 + 45.2)
+    response = post(api, {"phoneNumber": "+15551234567"})
+    assert_json(response, 429, b'{"error":"Request was throttled. Expected available in 15 seconds."}')
+    assert response["Retry-After"] == "15"
+    monkeypatch.setattr(TokenRateThrottle, "timer", lambda self: 999_960.0 + 60)
+    assert_json(post(api, {"phoneNumber": "+15551234567"}), 200, ALICE_BODY)
 
 
 def test_get_and_post_share_the_limit(api, alice, three_per_minute):

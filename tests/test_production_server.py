@@ -129,7 +129,7 @@ def test_redis_shares_the_per_token_limit_across_workers_and_instances(alice, to
     print(f"\nshared limit 5/min over 2 instances: {results}; other token: {other}")
     assert results[:5] == [(200, None)] * 5
     assert results[5][0] == 429
-    assert 55 <= int(results[5][1]) <= 60
+    assert 1 <= int(results[5][1]) <= 60  # seconds left in the minute window
     assert other == [(200, None)] * 2
 
 
