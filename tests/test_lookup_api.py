@@ -305,3 +305,14 @@ def test_withheld_caller_makes_two_queries(api, alice, django_assert_num_queries
     post(api, {"phoneNumber": "anonymous"})
     with django_assert_num_queries(2):  # token, audit insert: no customer query without a number
         post(api, {"phoneNumber": "anonymous"})
+
+
+def test_api_skips_browser_middleware_that_the_admin_keeps(api, alice, admin_client):
+    response = post(api, {"phoneNumber": "+15551234567"})
+    assert "Vary" not in response  # no session or cookie work on the API
+    assert response.wsgi_request.user.token_name == "genesys-test"  # set by DRF, not a lazy session user
+    assert not hasattr(response.wsgi_request, "_messages")
+    page = admin_client.get("/admin/")
+    assert page.status_code == 200
+    assert page["X-Frame-Options"] == "DENY"
+    assert page.wsgi_request.user.is_superuser
