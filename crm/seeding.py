@@ -138,7 +138,8 @@ def _copy_batch(rows: list[Row]) -> None:
         columns = (
             "id, customer_id, first_name, last_name, tier_id, last_interaction_date, notes, created_at, updated_at"
         )
-        with raw.copy(f"COPY crm_customer ({columns}) FROM STDIN") as copy:
-            copy.write(customers.getvalue())
-        with raw.copy("COPY crm_customerphone (customer_id, number, label) FROM STDIN") as copy:
-            copy.write(phones.getvalue())
+        with connection.wrap_database_errors:  # psycopg errors -> django.db.IntegrityError etc.
+            with raw.copy(f"COPY crm_customer ({columns}) FROM STDIN") as copy:
+                copy.write(customers.getvalue())
+            with raw.copy("COPY crm_customerphone (customer_id, number, label) FROM STDIN") as copy:
+                copy.write(phones.getvalue())
