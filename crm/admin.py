@@ -77,8 +77,8 @@ class CustomerAdmin(ImportMixin, ExportActionMixin, admin.ModelAdmin):
     # Searching is done by get_search_results with indexed lookups; these only turn the search box on.
     search_fields = ["customer_id", "first_name", "last_name"]
     search_help_text = (
-        "Phone number in any format, e.g. (555) 123-4567; the start of a customer ID (CUST-00012); "
-        "the start of a first or last name, or of both (Ali Smi)."
+        "A phone number in any format, e.g. (555) 123-4567; the start of a customer ID (CUST-00012) "
+        "or of a last name (Smi); or first and last name (Ali Smi)."
     )
     readonly_fields = ["created_at", "updated_at"]
     fieldsets = [
@@ -107,18 +107,22 @@ class CustomerAdmin(ImportMixin, ExportActionMixin, admin.ModelAdmin):
         return ", ".join(str(phone.number) for phone in obj.phones.all())
 
     def get_search_results(self, request, queryset, search_term):
-        """Indexed lookups only: the phone's unique index, and prefix matches on ID and names.
+        """Indexed lookups only: the phone's unique index, and prefixes of customer ID and last name.
 
-        icontains on 1,000,000 rows is a full scan per page; prefixes use the UPPER(...)
-        text_pattern_ops indexes of migration 0002 on PostgreSQL.
+        icontains on 1,000,000 rows is a full scan per page. The ID prefix uses the
+        varchar_pattern_ops index Django keeps for the unique customer_id (IDs are upper-case,
+        so the term is tried upper-cased too); the last-name prefix uses migration 0002's
+        UPPER(last_name) index on PostgreSQL. "First Last" narrows a last-name match by first name.
         """
         term = search_term.strip()
         if not term:
             return queryset, False
-        match = Q(customer_id__istartswith=term)
+        match = Q(customer_id__startswith=term)
+        if term.upper() != term:
+            match |= Q(customer_id__startswith=term.upper())
         words = term.split()
         if len(words) == 1:
-            match |= Q(first_name__istartswith=term) | Q(last_name__istartswith=term)
+            match |= Q(last_name__istartswith=term)
         else:
             match |= Q(first_name__istartswith=words[0], last_name__istartswith=" ".join(words[1:]))
         e164 = normalize_phone(term)

@@ -46,18 +46,6 @@ def phone_number(n: int) -> str:
     return f"+1{FIRST_AREA + area}555{line:04d}"
 
 
-def last_seeded() -> int:
-    """The highest seeded customer number present (0 if none); seeding continues after it."""
-    # Backward scan of the unique customer_id index; stops at the first seeded ID.
-    last = (
-        Customer.objects.filter(customer_id__regex=ID_PATTERN)
-        .order_by("-customer_id")
-        .values_list("customer_id", flat=True)
-        .first()
-    )
-    return int(last[len(ID_PREFIX) :]) if last else 0
-
-
 def ensure_tiers() -> list[tuple[int, int]]:
     """Create the seed tiers if missing; return (tier pk, weight) pairs."""
     pairs = []
@@ -90,13 +78,29 @@ def make_rows(start: int, stop: int, tiers: list[tuple[int, int]], today: dateti
     ]
 
 
-def insert_batch(rows: list[Row]) -> None:
-    """Insert one batch of customers and their phones in one transaction."""
+def seed_range(start: int, stop: int, tiers: list[tuple[int, int]], today: datetime.date) -> int:
+    """Make customers start..stop-1 exist, in one transaction; return how many were added.
+
+    Customers of the range that exist already are left alone, so re-runs add nothing twice
+    and fill any gap a failed batch left, whatever batch size either run used.
+    """
     with transaction.atomic():
+        existing = set(
+            Customer.objects.filter(customer_id__gte=customer_id(start), customer_id__lte=customer_id(stop - 1))
+            .filter(customer_id__regex=ID_PATTERN)  # CUST-001 sorts inside the range too
+            .order_by()
+            .values_list("customer_id", flat=True)
+        )
+        if len(existing) == stop - start:
+            return 0
+        rows = [row for row in make_rows(start, stop, tiers, today) if customer_id(row.n) not in existing]
+        if not rows:
+            return 0
         if connection.vendor == "postgresql":
-            _copy_batch(rows)
+            _copy_batch(rows, partial=bool(existing))
         else:
             _bulk_create_batch(rows)
+        return len(rows)
 
 
 def _bulk_create_batch(rows: list[Row]) -> None:
@@ -119,27 +123,30 @@ def _bulk_create_batch(rows: list[Row]) -> None:
     )
 
 
-def _copy_batch(rows: list[Row]) -> None:
-    """PostgreSQL COPY: ids reserved from the sequence first, so phones can point at them."""
+def _copy_batch(rows: list[Row], partial: bool) -> None:
+    """PostgreSQL: COPY the customers, then derive their phones in one INSERT ... SELECT."""
     now = timezone.now().isoformat()
-    with connection.cursor() as cursor:
+    customers = io.StringIO()
+    for r in rows:
+        date = r.last_interaction_date.isoformat() if r.last_interaction_date else r"\N"
+        customers.write(f"{customer_id(r.n)}\t{r.first_name}\t{r.last_name}\t{r.tier_id}\t{date}\t\t{now}\t{now}\n")
+    columns = "customer_id, first_name, last_name, tier_id, last_interaction_date, notes, created_at, updated_at"
+    with connection.cursor() as cursor, connection.wrap_database_errors:  # psycopg errors -> django.db ones
+        # Check the foreign keys per statement rather than queue 2 x batch-size checks for COMMIT.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        with cursor.cursor.copy(f"COPY crm_customer ({columns}) FROM STDIN") as copy:
+            copy.write(customers.getvalue())
+        # Customers seeded by an earlier run keep their phones.
+        only_new = "AND NOT EXISTS (SELECT 1 FROM crm_customerphone p WHERE p.customer_id = c.id)" if partial else ""
+        # The same numbers as phone_number(n), computed where the new ids are (a range scan of
+        # the customer_id index) instead of sending the ids back and forth.
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence('crm_customer', 'id')) FROM generate_series(1, %s)", [len(rows)]
+            f"""
+            INSERT INTO crm_customerphone (customer_id, number, label)
+            SELECT id, '+1' || ({FIRST_AREA} + (n - 1) / {LINES_PER_AREA})::text || '555'
+                       || lpad(((n - 1) %% {LINES_PER_AREA})::text, 4, '0'), 'mobile'
+            FROM (SELECT id, substr(customer_id, {len(ID_PREFIX) + 1})::int AS n
+                  FROM crm_customer c WHERE customer_id BETWEEN %s AND %s AND customer_id ~ %s {only_new}) AS seeded
+            """,
+            [customer_id(rows[0].n), customer_id(rows[-1].n), ID_PATTERN],
         )
-        ids = [pk for (pk,) in cursor.fetchall()]
-        customers, phones = io.StringIO(), io.StringIO()
-        for pk, r in zip(ids, rows, strict=True):
-            date = r.last_interaction_date.isoformat() if r.last_interaction_date else r"\N"
-            customers.write(
-                f"{pk}\t{customer_id(r.n)}\t{r.first_name}\t{r.last_name}\t{r.tier_id}\t{date}\t\t{now}\t{now}\n"
-            )
-            phones.write(f"{pk}\t{phone_number(r.n)}\tmobile\n")
-        raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-        columns = (
-            "id, customer_id, first_name, last_name, tier_id, last_interaction_date, notes, created_at, updated_at"
-        )
-        with connection.wrap_database_errors:  # psycopg errors -> django.db.IntegrityError etc.
-            with raw.copy(f"COPY crm_customer ({columns}) FROM STDIN") as copy:
-                copy.write(customers.getvalue())
-            with raw.copy("COPY crm_customerphone (customer_id, number, label) FROM STDIN") as copy:
-                copy.write(phones.getvalue())

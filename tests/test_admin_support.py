@@ -94,6 +94,7 @@ def test_actions_offered(admin_client, alice):
         ("Alice Sm", ["CUST-001"]),
         ("alice jones", []),
         ("mith", []),  # prefixes only: infix matches would scan the table
+        ("Alice", []),  # a first name alone is not indexed; "Alice S" is
         ("+15559876543", ["CUST-002"]),
     ],
 )

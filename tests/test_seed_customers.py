@@ -59,8 +59,8 @@ def test_seed_creates_customers_with_phones_and_tiers(alice):
 
 def test_rerun_adds_nothing_twice_and_continues_after_the_last():
     seed("--count", "120", "--batch-size", "50")
-    assert seed("--count", "120") == "Nothing to do: 120 seeded customers exist already.\n"
-    assert seed("--count", "100") == "Nothing to do: 120 seeded customers exist already.\n"
+    assert seed("--count", "120").endswith("Nothing to do: all 120 seeded customers exist already.\n")
+    assert seed("--count", "100").endswith("Nothing to do: all 100 seeded customers exist already.\n")
     seed("--count", "150")
     assert Customer.objects.count() == 150
     ids = sorted(Customer.objects.values_list("customer_id", flat=True))
@@ -70,12 +70,24 @@ def test_rerun_adds_nothing_twice_and_continues_after_the_last():
 def test_clash_with_existing_phone_reports_the_batch_and_keeps_earlier_batches(alice):
     CustomerPhone.objects.create(customer=alice, number=seeding.phone_number(15))
     with pytest.raises(CommandError) as error:
-        seed("--count", "30", "--batch-size", "10")
+        seed("--count", "30", "--batch-size", "10", "--workers", "1")
     assert str(error.value).startswith(
-        "Customers CUST-0000011..CUST-0000020 clash with existing data (a customer ID or phone number is taken); "
-        "this batch was not written."
+        "Customers CUST-0000011..CUST-0000020 clash with existing data (a phone number is taken); "
+        "this batch was not written, the others were."
     )
     assert Customer.objects.filter(customer_id__regex=seeding.ID_PATTERN).count() == 10
+
+
+def test_rerun_fills_a_gap_whatever_the_batch_size():
+    seed("--count", "40", "--batch-size", "10")
+    Customer.objects.filter(customer_id__in=[seeding.customer_id(n) for n in range(12, 18)]).delete()
+    out = seed("--count", "45", "--batch-size", "7")
+    assert out.splitlines()[-1].startswith("Added 11 customers with phones in ")
+    assert sorted(Customer.objects.values_list("customer_id", flat=True)) == [
+        seeding.customer_id(n) for n in range(1, 46)
+    ]
+    assert CustomerPhone.objects.count() == 45
+    assert customer_by_phone(seeding.phone_number(12)).customer_id == "CUST-0000012"
 
 
 @pytest.mark.parametrize(
@@ -84,6 +96,7 @@ def test_clash_with_existing_phone_reports_the_batch_and_keeps_earlier_batches(a
         (["--count", "0"], "--count must be between 1 and 8,000,000."),
         (["--count", "8000001"], "--count must be between 1 and 8,000,000."),
         (["--count", "5", "--batch-size", "0"], "--batch-size must be at least 1."),
+        (["--count", "5", "--workers", "0"], "--workers must be at least 1."),
     ],
 )
 def test_bad_arguments(args, message):
@@ -99,3 +112,12 @@ def test_progress_bar_on_a_terminal(monkeypatch):
     text = out.getvalue()
     assert text.startswith("\r[###############---------------] 10/20 ")
     assert "\r[##############################] 20/20 " in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_workers_seed_every_customer_once():
+    out = seed("--count", "95", "--batch-size", "10", "--workers", "3")
+    assert out.splitlines()[-1].startswith("Added 95 customers with phones in ")
+    assert Customer.objects.count() == CustomerPhone.objects.count() == 95
+    numbers = set(CustomerPhone.objects.values_list("number", flat=True))
+    assert numbers == {seeding.phone_number(n) for n in range(1, 96)}
