@@ -97,12 +97,14 @@ class CustomerWithLookupsAdmin(CustomerAdmin):
     """The customer admin plus a read-only table of the customer's latest lookups."""
 
     readonly_fields = [*CustomerAdmin.readonly_fields, "recent_lookups"]
-    fieldsets = [*CustomerAdmin.fieldsets, ("Recent lookups", {"fields": ["recent_lookups"]})]
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:  # a customer being added has no lookups yet
+            return CustomerAdmin.fieldsets
+        return [*CustomerAdmin.fieldsets, ("Recent lookups", {"fields": ["recent_lookups"]})]
 
     @admin.display(description=f"Latest {RECENT_LOOKUPS}, newest first")
     def recent_lookups(self, obj: Customer):
-        if obj.pk is None:
-            return "-"
         # One query on the customer_id index, newest first, only the columns shown.
         events = list(
             LookupEvent.objects.filter(customer=obj)

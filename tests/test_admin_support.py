@@ -197,3 +197,9 @@ def test_audit_changelist_links_to_the_customer(admin_client, alice):
     page = response.content.decode()
     url = reverse("admin:crm_customer_change", args=[alice.pk])
     assert f'<a href="{url}">Alice Smith (CUST-001)</a>' in page
+
+
+def test_add_page_has_no_recent_lookups_section(admin_client):
+    response = admin_client.get(reverse("admin:crm_customer_add"))
+    assert response.status_code == HTTPStatus.OK
+    assert "Recent lookups" not in response.content.decode()

@@ -41,6 +41,15 @@ def test_create_support_user_from_env(monkeypatch):
     assert sam.check_password(GOOD_PASSWORD)
 
 
+def test_create_support_user_recreates_a_missing_group(monkeypatch):
+    Group.objects.filter(name="Support staff").delete()
+    monkeypatch.setenv("SUPPORT_PW", GOOD_PASSWORD)
+    call_command("create_support_user", "sam", "--password-from-env", "SUPPORT_PW", stdout=StringIO())
+    group = Group.objects.get(name="Support staff")
+    assert group.permissions.count() == 11
+    assert list(User.objects.get(username="sam").groups.all()) == [group]
+
+
 def test_create_support_user_prompts_twice(monkeypatch):
     answers = iter([GOOD_PASSWORD, GOOD_PASSWORD])
     monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
@@ -120,7 +129,9 @@ def test_support_user_can_open_a_customer(support_client, alice):
 )
 def test_support_user_gets_403_on_admin_only_pages(support_client, alice, url_name):
     args = [alice.pk] if url_name.endswith("_delete") else []
-    assert support_client.get(reverse(url_name, args=args)).status_code == HTTPStatus.FORBIDDEN
+    response = support_client.get(reverse(url_name, args=args))
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert "<h1>Access denied</h1>" in response.content.decode()
 
 
 def test_support_user_index_lists_only_their_models(support_client):

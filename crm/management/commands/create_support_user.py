@@ -4,12 +4,12 @@ import getpass
 import os
 
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-GROUP = "Support staff"
+from crm.roles import SUPPORT_GROUP as GROUP
+from crm.roles import ensure_support_group
 
 
 class Command(BaseCommand):
@@ -28,9 +28,6 @@ class Command(BaseCommand):
         User = get_user_model()
         if User.objects.filter(username=username).exists():
             raise CommandError(f"User {username!r} already exists.")
-        group = Group.objects.filter(name=GROUP).first()
-        if group is None:
-            raise CommandError(f"Group {GROUP!r} is missing; run `python manage.py migrate` first.")
         password = self._password(password_from_env)
         user = User(username=username, email=email, is_staff=True)
         try:
@@ -40,7 +37,8 @@ class Command(BaseCommand):
         user.set_password(password)
         with transaction.atomic():
             user.save()
-            user.groups.add(group)
+            # The migration creates the group; a flushed database (tests) may have lost it.
+            user.groups.add(ensure_support_group())
         self.stdout.write(self.style.SUCCESS(f"Created support user {username!r} (staff, group {GROUP!r})."))
 
     def _password(self, variable: str | None) -> str:
