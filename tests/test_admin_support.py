@@ -203,3 +203,17 @@ def test_add_page_has_no_recent_lookups_section(admin_client):
     response = admin_client.get(reverse("admin:crm_customer_add"))
     assert response.status_code == HTTPStatus.OK
     assert "Recent lookups" not in response.content.decode()
+
+
+def test_capped_count_is_worded_as_such(admin_client, alice, bob, monkeypatch):
+    monkeypatch.setattr(LargeTablePaginator, "CAP", 1)
+    response = admin_client.get(reverse(CHANGELIST), {"q": "CUST-00"})
+    page = response.content.decode()
+    assert '<span class="small quiet">more than 1 results (' in page
+    assert "more than 1 customers" in page
+
+
+def test_exact_count_is_worded_plainly(admin_client, alice, bob):
+    page = admin_client.get(reverse(CHANGELIST), {"q": "CUST-00"}).content.decode()
+    assert '<span class="small quiet">2 results (' in page
+    assert "\n2 customers\n" in page
