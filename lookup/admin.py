@@ -2,8 +2,12 @@
 
 from django.contrib import admin, messages
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 
+from crm.admin import CustomerAdmin
+from crm.models import Customer
 from lookup.models import ApiToken, LookupEvent
 
 
@@ -77,3 +81,57 @@ class LookupEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# How many lookups the customer page lists; the audit changelist has the rest.
+RECENT_LOOKUPS = 20
+
+
+# The customer page shows its recent lookups. The crm app must not import lookup (lookup
+# depends on crm, never the reverse), so lookup extends the customer admin, as apps do with UserAdmin.
+admin.site.unregister(Customer)
+
+
+@admin.register(Customer)
+class CustomerWithLookupsAdmin(CustomerAdmin):
+    """The customer admin plus a read-only table of the customer's latest lookups."""
+
+    readonly_fields = [*CustomerAdmin.readonly_fields, "recent_lookups"]
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:  # a customer being added has no lookups yet
+            return CustomerAdmin.fieldsets
+        return [*CustomerAdmin.fieldsets, ("Recent lookups", {"fields": ["recent_lookups"]})]
+
+    @admin.display(description=f"Latest {RECENT_LOOKUPS}, newest first")
+    def recent_lookups(self, obj: Customer):
+        # One query on the customer_id index, newest first, only the columns shown.
+        events = list(
+            LookupEvent.objects.filter(customer=obj)
+            .order_by("-created_at", "-id")
+            .only("created_at", "outcome", "phone_number", "token_name", "duration_ms")[:RECENT_LOOKUPS]
+        )
+        if not events:
+            return "No lookups yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} ms</td></tr>",
+            (
+                (
+                    date_format(timezone.localtime(e.created_at), "DATETIME_FORMAT"),
+                    e.get_outcome_display(),
+                    e.phone_number,
+                    e.token_name,
+                    e.duration_ms,
+                )
+                for e in events
+            ),
+        )
+        all_url = reverse("admin:lookup_lookupevent_changelist") + f"?customer__id__exact={obj.pk}"
+        return format_html(
+            '<table class="recent-lookups"><thead><tr><th>Time</th><th>Outcome</th><th>Number</th>'
+            "<th>Token</th><th>Duration</th></tr></thead><tbody>{}</tbody></table>"
+            '<p><a href="{}">All lookups of this customer</a></p>',
+            rows,
+            all_url,
+        )

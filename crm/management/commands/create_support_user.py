@@ -1,0 +1,55 @@
+"""Create a staff user in the "Support staff" group."""
+
+import getpass
+import os
+
+from django.contrib.auth import get_user_model, password_validation
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from crm.roles import SUPPORT_GROUP as GROUP
+from crm.roles import ensure_support_group
+
+
+class Command(BaseCommand):
+    help = (
+        f"Create USERNAME as a staff user in the {GROUP!r} group: customers, phones, tiers and lookup events, "
+        "but no tokens, users or groups. The password is prompted for (twice) unless --password-from-env names "
+        "an environment variable holding it."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--email", default="")
+        parser.add_argument("--password-from-env", metavar="VAR", help="Read the password from this variable.")
+
+    def handle(self, *args, username, email, password_from_env, **options):
+        User = get_user_model()
+        if User.objects.filter(username=username).exists():
+            raise CommandError(f"User {username!r} already exists.")
+        password = self._password(password_from_env)
+        user = User(username=username, email=email, is_staff=True)
+        try:
+            password_validation.validate_password(password, user)
+        except ValidationError as error:
+            raise CommandError("Password rejected: " + " ".join(error.messages)) from error
+        user.set_password(password)
+        with transaction.atomic():
+            user.save()
+            # The migration creates the group; a flushed database (tests) may have lost it.
+            user.groups.add(ensure_support_group())
+        self.stdout.write(self.style.SUCCESS(f"Created support user {username!r} (staff, group {GROUP!r})."))
+
+    def _password(self, variable: str | None) -> str:
+        if variable:
+            password = os.environ.get(variable)
+            if not password:
+                raise CommandError(f"Environment variable {variable} is not set or empty.")
+            return password
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Password (again): "):
+            raise CommandError("The two passwords do not match.")
+        if not password:
+            raise CommandError("The password must not be empty.")
+        return password

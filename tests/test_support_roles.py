@@ -1,0 +1,142 @@
+"""The "Support staff" group, create_support_user, and what support users can and cannot open."""
+
+from http import HTTPStatus
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+GOOD_PASSWORD = "correct-horse-battery-9"
+
+
+def test_group_has_exactly_the_support_permissions():
+    group = Group.objects.get(name="Support staff")
+    assert sorted(group.permissions.values_list("content_type__app_label", "codename")) == [
+        ("crm", "add_customer"),
+        ("crm", "add_customerphone"),
+        ("crm", "add_tier"),
+        ("crm", "change_customer"),
+        ("crm", "change_customerphone"),
+        ("crm", "change_tier"),
+        ("crm", "delete_customerphone"),
+        ("crm", "view_customer"),
+        ("crm", "view_customerphone"),
+        ("crm", "view_tier"),
+        ("lookup", "view_lookupevent"),
+    ]
+
+
+def test_create_support_user_from_env(monkeypatch):
+    monkeypatch.setenv("SUPPORT_PW", GOOD_PASSWORD)
+    out = StringIO()
+    call_command("create_support_user", "sam", "--password-from-env", "SUPPORT_PW", stdout=out)
+    assert out.getvalue() == "Created support user 'sam' (staff, group 'Support staff').\n"
+    sam = User.objects.get(username="sam")
+    assert (sam.is_staff, sam.is_superuser, sam.is_active) == (True, False, True)
+    assert list(sam.groups.values_list("name", flat=True)) == ["Support staff"]
+    assert sam.check_password(GOOD_PASSWORD)
+
+
+def test_create_support_user_recreates_a_missing_group(monkeypatch):
+    Group.objects.filter(name="Support staff").delete()
+    monkeypatch.setenv("SUPPORT_PW", GOOD_PASSWORD)
+    call_command("create_support_user", "sam", "--password-from-env", "SUPPORT_PW", stdout=StringIO())
+    group = Group.objects.get(name="Support staff")
+    assert group.permissions.count() == 11
+    assert list(User.objects.get(username="sam").groups.all()) == [group]
+
+
+def test_create_support_user_prompts_twice(monkeypatch):
+    answers = iter([GOOD_PASSWORD, GOOD_PASSWORD])
+    monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
+    call_command("create_support_user", "sue", stdout=StringIO())
+    assert User.objects.get(username="sue").check_password(GOOD_PASSWORD)
+
+
+def test_mismatched_prompts_are_refused(monkeypatch):
+    answers = iter([GOOD_PASSWORD, GOOD_PASSWORD + "x"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
+    with pytest.raises(CommandError, match="^The two passwords do not match.$"):
+        call_command("create_support_user", "sue")
+    assert not User.objects.filter(username="sue").exists()
+
+
+def test_weak_password_lists_the_validators_messages(monkeypatch):
+    monkeypatch.setenv("SUPPORT_PW", "12345")
+    with pytest.raises(CommandError) as error:
+        call_command("create_support_user", "sam", "--password-from-env", "SUPPORT_PW")
+    assert str(error.value) == (
+        "Password rejected: This password is too short. It must contain at least 8 characters. "
+        "This password is too common. This password is entirely numeric."
+    )
+    assert not User.objects.filter(username="sam").exists()
+
+
+def test_unset_env_variable_is_an_error(monkeypatch):
+    monkeypatch.delenv("SUPPORT_PW", raising=False)
+    with pytest.raises(CommandError, match="^Environment variable SUPPORT_PW is not set or empty.$"):
+        call_command("create_support_user", "sam", "--password-from-env", "SUPPORT_PW")
+
+
+def test_existing_user_is_an_error(monkeypatch, admin_user):
+    monkeypatch.setenv("SUPPORT_PW", GOOD_PASSWORD)
+    with pytest.raises(CommandError, match="^User 'admin' already exists.$"):
+        call_command("create_support_user", "admin", "--password-from-env", "SUPPORT_PW")
+
+
+@pytest.fixture
+def support_client(client, monkeypatch):
+    monkeypatch.setenv("SUPPORT_PW", GOOD_PASSWORD)
+    call_command("create_support_user", "sam", "--password-from-env", "SUPPORT_PW", stdout=StringIO())
+    client.force_login(User.objects.get(username="sam"))
+    return client
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "admin:crm_customer_changelist",
+        "admin:crm_customer_add",
+        "admin:crm_customer_import",
+        "admin:crm_tier_changelist",
+        "admin:crm_tier_add",
+        "admin:lookup_lookupevent_changelist",
+    ],
+)
+def test_support_user_can_open_customer_pages(support_client, alice, url_name):
+    assert support_client.get(reverse(url_name)).status_code == HTTPStatus.OK
+
+
+def test_support_user_can_open_a_customer(support_client, alice):
+    assert support_client.get(reverse("admin:crm_customer_change", args=[alice.pk])).status_code == HTTPStatus.OK
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "admin:lookup_apitoken_changelist",
+        "admin:lookup_apitoken_add",
+        "admin:auth_user_changelist",
+        "admin:auth_user_add",
+        "admin:auth_group_changelist",
+        "admin:lookup_lookupevent_add",
+        "admin:crm_customer_delete",
+    ],
+)
+def test_support_user_gets_403_on_admin_only_pages(support_client, alice, url_name):
+    args = [alice.pk] if url_name.endswith("_delete") else []
+    response = support_client.get(reverse(url_name, args=args))
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert "<h1>Access denied</h1>" in response.content.decode()
+
+
+def test_support_user_index_lists_only_their_models(support_client):
+    response = support_client.get(reverse("admin:index"))
+    models = [(app["app_label"], m["object_name"]) for app in response.context["app_list"] for m in app["models"]]
+    assert sorted(models) == [("crm", "Customer"), ("crm", "Tier"), ("lookup", "LookupEvent")]
+    page = response.content.decode()
+    assert "API tokens" not in page and "Users" not in page and "Groups" not in page
