@@ -9,6 +9,8 @@ import os
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 # Sync workers: a lookup is a few milliseconds of CPU and one indexed query.
 workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * multiprocessing.cpu_count(), 8))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+threads = int(os.environ.get("GUNICORN_THREADS") or 1)
 # Two instances on one machine (make run beside a test server) must not share a control socket.
 control_socket_disable = True
 

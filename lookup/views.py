@@ -3,8 +3,9 @@
 import logging
 import time
 
+import orjson
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import IsAuthenticated
@@ -120,7 +121,8 @@ class CustomerLookupApi(APIView):
         else:
             outcome, body = (Outcome.NOT_FOUND if e164 else Outcome.NO_NUMBER), NOT_FOUND_ENVELOPE
         self.audit(outcome, phone_number=e164, customer_id=caller.pk if caller else None)
-        return Response(body)
+        # The envelope is final: rendered here rather than through DRF's template-response path.
+        return HttpResponse(orjson.dumps(body), content_type=JSONRenderer.media_type)
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)

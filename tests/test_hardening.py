@@ -176,7 +176,7 @@ def test_production_env_selects_redis_replica_router_and_connect_timeout():
         "django.core.cache.backends.redis.RedisCache",
         "['default', 'replica']",
         "['config.routers.LookupReplicaRouter']",
-        "{'connect_timeout': 2}",
+        "{'connect_timeout': 2, 'server_side_binding': True, 'prepare_threshold': 5}",
     ]
 
 
