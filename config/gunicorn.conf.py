@@ -46,3 +46,10 @@ def child_exit(server, worker):
     from lookup.multiprocess import worker_exited
 
     worker_exited(worker.pid)
+
+
+def post_worker_init(worker):
+    """Import the URLconf and its views in each new worker, not during the first caller's lookup."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018  (the import is the point)
