@@ -1,18 +1,19 @@
 """Read queries behind the "Lookup insights" admin page: all aggregation is done by the database."""
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.contrib.postgres.fields import ArrayField
-from django.db import connection
-from django.db.models import Count, Exists, FloatField, Max, OuterRef, Q
-from django.db.models.aggregates import Aggregate
-from django.db.models.functions import TruncDay, TruncHour
+from django.db import models
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
+from django.db.models.functions import RowNumber, TruncDay, TruncHour
 from django.utils import timezone
 
 from crm.models import CustomerPhone
-from lookup.models import ApiToken, LookupEvent
+from lookup import rollup
+from lookup.models import ApiToken, LookupDayCount, LookupDayLatency, LookupEvent
+from lookup.rollup import Rolled
 
 Outcome = LookupEvent.Outcome
 # Chart order, bottom to top: answers first, refusals on top.
@@ -100,20 +101,32 @@ class WindowCounts:
 
     series: list[Bucket]
     by_token: dict[str, TokenUse]
+    rolled: Rolled  # what of the window came from daily rollups: the percentiles reuse it
 
 
 def window_counts(window: Window, now: datetime) -> WindowCounts:
-    """One GROUP BY (bucket, outcome, token) query: a single pass over the window's events."""
+    """One query: rolled-up closed days (day windows) plus a GROUP BY (bucket, outcome, token) of the rest."""
     starts = bucket_starts(window, now)
     tz = timezone.get_current_timezone()
+    # Hours are never rolled up: 24 of them are one day of events, read raw in a few milliseconds.
+    rolled = rollup.rolled_up(starts, now) if window.unit == "day" else Rolled([], starts[0])
     trunc = TruncHour if window.unit == "hour" else TruncDay
     rows = (
-        LookupEvent.objects.filter(created_at__gte=starts[0], created_at__lte=now)
+        LookupEvent.objects.filter(created_at__gte=rolled.open_since, created_at__lte=now)
         .annotate(bucket=trunc("created_at", tzinfo=tz))
         .values("bucket", "outcome", "token_name")
-        .annotate(n=Count("id"), last=Max("created_at"))
+        .annotate(n=Count("*"), last=Max("created_at"))
         .order_by()
     )
+    if rolled.day_ids:
+        summed = (
+            LookupDayCount.objects.filter(rollup_day_id__in=rolled.day_ids)
+            # Truncated like the events' side, so both halves of the UNION have one type on every database.
+            .annotate(bucket=TruncDay("rollup_day__start", tzinfo=tz))
+            .values("bucket", "outcome", "token_name")
+            .annotate(n=F("lookups"), last=F("last_at"))
+        )
+        rows = rows.union(summed, all=True)
     buckets = {_bucket_key(start): Bucket(start, {o.value: 0 for o in OUTCOMES}) for start in starts}
     by_token: dict[str, TokenUse] = {}
     for row in rows:
@@ -122,7 +135,7 @@ def window_counts(window: Window, now: datetime) -> WindowCounts:
             use = by_token.setdefault(row["token_name"], TokenUse(row["token_name"], None))
             use.lookups += row["n"]
             use.last_lookup_at = max(filter(None, [use.last_lookup_at, row["last"]]))
-    return WindowCounts(list(buckets.values()), by_token)
+    return WindowCounts(list(buckets.values()), by_token, rolled)
 
 
 def outcome_totals(series: list[Bucket]) -> dict[str, int]:
@@ -135,40 +148,76 @@ def hit_rate(totals: dict[str, int]) -> float | None:
     return totals[Outcome.SUCCESS] / asked if asked else None
 
 
-class PercentilesDisc(Aggregate):
-    """PostgreSQL's percentile_disc for several fractions at once (one sort): nearest-rank percentiles."""
-
-    function = "percentile_disc"
-    template = "%(function)s(ARRAY[%(fractions)s]::float8[]) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = ArrayField(FloatField())
-
-    def __init__(self, expression, fractions: list[float], **extra):
-        super().__init__(expression, fractions=", ".join(repr(float(f)) for f in fractions), **extra)
-
-
 def nearest_rank(p: float, n: int) -> int:
     """1-based rank of the p-th percentile among n sorted values: ceil(p/100 * n), at least 1.
 
-    The same float arithmetic as PostgreSQL's percentile_disc (ceil(fraction * rows)), so both
-    databases pick the same row.
+    The definition of PostgreSQL's percentile_disc (ceil(fraction * rows)).
     """
     return max(1, math.ceil((p / 100) * n))
 
 
-def latency_percentiles(since: datetime, until: datetime, count: int) -> dict[int, float | None]:
-    """p50/p95/p99 of duration_ms over all lookups in [since, until], by nearest rank.
+def latency_percentiles(since: datetime, until: datetime, rolled: Rolled | None = None) -> dict[int, float | None]:
+    """p50/p95/p99 of duration_ms over all lookups in [since, until], exactly, by nearest rank.
 
-    PostgreSQL: one query with percentile_disc. SQLite has no ordered-set aggregates: one
-    ORDER BY ... LIMIT 1 OFFSET rank-1 query per percentile picks the same row.
+    Two small queries instead of sorting every duration: a histogram per whole millisecond (daily
+    rollups for the closed days in `rolled`, grouped events for the rest) tells in which millisecond
+    each rank lies and its rank there; then the events of just those milliseconds give the values.
     """
+    rolled = rolled or Rolled([], since)
+    histogram = _ms_histogram(rolled, until)
+    count = sum(histogram.values())
     if count == 0:
         return dict.fromkeys(PERCENTILES)
-    events = LookupEvent.objects.filter(created_at__gte=since, created_at__lte=until).order_by()
-    if connection.vendor == "postgresql":
-        values = events.aggregate(p=PercentilesDisc("duration_ms", [p / 100 for p in PERCENTILES]))["p"]
-        return dict(zip(PERCENTILES, values, strict=True))
-    durations = events.order_by("duration_ms").values_list("duration_ms", flat=True)
-    return {p: durations[nearest_rank(p, count) - 1] for p in PERCENTILES}
+    wanted: dict[int, tuple[int, int]] = {}  # percentile -> (millisecond, rank within it)
+    below = 0
+    for ms in sorted(histogram):
+        for p in PERCENTILES:
+            rank = nearest_rank(p, count)
+            if below < rank <= below + histogram[ms]:
+                wanted[p] = (ms, rank - below)
+        below += histogram[ms]
+    values = _ranked_in_ms(since, until, set(wanted.values()))
+    if len(values) < len(set(wanted.values())):
+        # A rollup disagrees with the events (changed without rollup.forget): stay exact, read them all.
+        return latency_percentiles(since, until) if rolled.day_ids else dict.fromkeys(PERCENTILES)
+    return {p: values[wanted[p]] for p in PERCENTILES}
+
+
+def _ms_histogram(rolled: Rolled, until: datetime) -> Counter:
+    """Lookups per whole millisecond of duration: rolled-up days plus the events after them, one query."""
+    rows = (
+        LookupEvent.objects.filter(created_at__gte=rolled.open_since, created_at__lte=until)
+        .annotate(ms=rollup.whole_ms())
+        .values("ms")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    if rolled.day_ids:
+        summed = LookupDayLatency.objects.filter(rollup_day_id__in=rolled.day_ids).values("ms").annotate(n=F("lookups"))
+        rows = rows.union(summed, all=True)
+    histogram: Counter = Counter()
+    for row in rows:
+        histogram[row["ms"]] += row["n"]
+    return histogram
+
+
+def _ranked_in_ms(since: datetime, until: datetime, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], float]:
+    """The rank-th smallest duration within its whole millisecond, for each (ms, rank), in one query."""
+    in_ms, pick = Q(), Q()
+    for ms, rank in wanted:
+        in_ms |= Q(duration_ms__gte=ms, duration_ms__lt=ms + 1)
+        pick |= Q(ms=ms, rank=rank)
+    ranked = (
+        LookupEvent.objects.filter(in_ms, created_at__gte=since, created_at__lte=until)
+        .annotate(
+            ms=rollup.whole_ms(),
+            rank=models.Window(RowNumber(), partition_by=[rollup.whole_ms()], order_by=F("duration_ms").asc()),
+        )
+        .filter(pick)
+        .order_by()
+        .values_list("ms", "rank", "duration_ms")
+    )
+    return {(ms, rank): duration for ms, rank, duration in ranked}
 
 
 def tokens_in_use(by_token: dict[str, TokenUse]) -> list[TokenUse]:

@@ -60,7 +60,7 @@ def insights_page(request):
     since = series[0].start
     totals = insights.outcome_totals(series)
     total = sum(totals.values())
-    percentiles = insights.latency_percentiles(since, now, total)
+    percentiles = insights.latency_percentiles(since, now, counts.rolled)
     unknown = list(insights.unknown_callers(since)[:TOP_UNKNOWN])
     context = {
         **_context(request, "Lookup insights"),

@@ -112,10 +112,23 @@ def test_percentiles_are_nearest_rank_on_every_database():
     for d in [37, 2, 99, 100, 1, 50, 51, 95, 96, *[x for x in range(3, 100) if x not in (37, 50, 51, 95, 96, 99)]]:
         event(now - timedelta(minutes=5), duration_ms=float(d))
     event(now - timedelta(days=2), duration_ms=9999.0)
-    assert insights.latency_percentiles(now - timedelta(hours=1), now, 100) == {50: 50.0, 95: 95.0, 99: 99.0}
+    assert insights.latency_percentiles(now - timedelta(hours=1), now) == {50: 50.0, 95: 95.0, 99: 99.0}
     event(now - timedelta(minutes=1), duration_ms=100.5)  # 101 values: ranks 51, 96, 100
-    assert insights.latency_percentiles(now - timedelta(hours=1), now, 101) == {50: 51.0, 95: 96.0, 99: 100.0}
-    assert insights.latency_percentiles(now - timedelta(hours=1), now, 0) == {50: None, 95: None, 99: None}
+    assert insights.latency_percentiles(now - timedelta(hours=1), now) == {50: 51.0, 95: 96.0, 99: 100.0}
+    no_lookups = (now - timedelta(hours=30), now - timedelta(hours=2))
+    assert insights.latency_percentiles(*no_lookups) == {50: None, 95: None, 99: None}
+
+
+def test_percentiles_pick_the_exact_value_within_a_millisecond():
+    """Many durations share a whole millisecond: the rank within it decides, to the stored 3 decimals."""
+    now = timezone.now()
+    # 100 values: 0.001 .. 0.049 (49), 7.000 .. 7.049 (50), 2500.125; all of rank 50 .. 99 lie in 7 ms.
+    durations = [i / 1000 for i in range(1, 50)] + [7 + i / 1000 for i in range(50)] + [2500.125]
+    for d in reversed(durations):
+        event(now - timedelta(minutes=5), duration_ms=d)
+    assert insights.latency_percentiles(now - timedelta(hours=1), now) == {50: 7.0, 95: 7.045, 99: 7.049}
+    event(now - timedelta(minutes=5), duration_ms=7.0)  # a tie at 7.000 moves the ranks by one value
+    assert insights.latency_percentiles(now - timedelta(hours=1), now) == {50: 7.0, 95: 7.045, 99: 7.049}
 
 
 def test_tokens_in_use_with_their_lookups_and_last_lookup(token):

@@ -3,8 +3,10 @@
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from django.utils import timezone
 
+from lookup import rollup
 from lookup.models import LookupEvent
 
 
@@ -23,5 +25,7 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(f"Would delete {old.count()} lookup events older than {cutoff:%Y-%m-%d %H:%M %Z}.")
             return
-        deleted, _ = old.delete()
+        with transaction.atomic():
+            deleted, _ = old.delete()
+            rollup.forget(until=cutoff)  # the insights page rolls those days up again from what is left
         self.stdout.write(self.style.SUCCESS(f"Deleted {deleted} lookup events older than {cutoff:%Y-%m-%d %H:%M %Z}."))

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from lookup import rollup
 from lookup.models import LookupEvent
 
 TOKEN_NAME = "seed"
@@ -49,6 +50,7 @@ class Command(BaseCommand):
                 self._insert_postgresql(count, days, now)
             else:
                 self._insert_orm(count, days, now)
+            rollup.forget(since=now - timedelta(days=days))  # past days got events: roll them up again
         if connection.vendor == "postgresql":
             # What autovacuum would do by itself a little later: statistics and the visibility map
             # (VACUUM cannot run inside a transaction, e.g. when called from a test).
