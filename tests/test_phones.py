@@ -1,6 +1,8 @@
 """The one normalisation function (design §6)."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crm.phones import normalize_phone
 
@@ -74,3 +76,18 @@ def test_fictional_555_number_is_possible_though_not_valid():
     parsed = phonenumbers.parse(ALICE)
     assert not phonenumbers.is_valid_number(parsed)  # why is_valid_number is the wrong test
     assert normalize_phone(ALICE) == ALICE
+
+
+@given(area=st.integers(200, 999), rest=st.integers(0, 10**7 - 1))
+def test_nanp_fast_path_agrees_with_phonenumbers(area, rest):
+    from crm.phones import parse_to_e164
+
+    text = f"+1{area}{rest:07d}"
+    assert normalize_phone(text) == parse_to_e164(text) == text
+
+
+@given(text=st.from_regex(r"\+1[0-9]{8,12}", fullmatch=True))
+def test_nanp_shaped_input_normalises_like_phonenumbers(text):
+    from crm.phones import parse_to_e164
+
+    assert normalize_phone(text) == parse_to_e164(text)
