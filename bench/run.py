@@ -215,7 +215,13 @@ def main() -> None:
     log(f"request mix: {len(numbers)} hits in 3 formats + {len(numbers)} misses")
 
     gunicorn = str(BIN / "gunicorn")
-    product_env = {"DJANGO_SECRET_KEY": "bench-secret-key-not-for-production", "DJANGO_ENV_FILE": os.devnull}
+    product_env = {
+        "DJANGO_SECRET_KEY": "bench-secret-key-not-for-production",
+        "DJANGO_ENV_FILE": os.devnull,
+        # The per-token throttle still runs on every request, but one token sending
+        # 100,000 lookups a minute is the benchmark, not abuse: it must not answer 429s.
+        "LOOKUP_THROTTLE_RATE": "100000000/min",
+    }
     targets = {
         "peer": (
             "peer",

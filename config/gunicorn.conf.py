@@ -42,6 +42,13 @@ def on_starting(server):
     prepare_dir()
 
 
+def worker_exit(server, worker):
+    """A worker stopping (graceful stop, reload, max_requests) writes its buffered audit rows first."""
+    from lookup.audit import flush_pending
+
+    flush_pending()
+
+
 def child_exit(server, worker):
     from lookup.multiprocess import worker_exited
 

@@ -9,6 +9,9 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-product
 from config.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# In-process tests read audit rows right after a request; servers started by tests keep the
+# production default (batched), and tests/test_audit_batching.py covers the batches.
+LOOKUP_AUDIT_FLUSH_MS = 0
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 
 # File-based SQLite test database, so servers started by tests (gunicorn) see the same data.

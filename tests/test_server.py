@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -49,6 +50,10 @@ def test_get_over_http_and_audit_written_by_server(server):
         "GET", f"{url}/api/customer/lookup?phoneNumber=%28555%29+123-4567", headers={"Authorization": f"Bearer {token}"}
     )
     assert (status, body) == (200, ALICE_BODY)
+    # The worker writes its audit rows in batches, at most LOOKUP_AUDIT_FLUSH_MS (100) later.
+    deadline = time.monotonic() + 3
+    while not LookupEvent.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert list(LookupEvent.objects.values_list("outcome", "phone_number")) == [("success", "+15551234567")]
 
 
