@@ -51,7 +51,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # config.browser_middleware's are Django's own, skipped on /api/ (that module says why).
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "config.browser_middleware.CommonMiddleware",
+    "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "config.browser_middleware.AuthenticationMiddleware",
     "config.browser_middleware.MessageMiddleware",

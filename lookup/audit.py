@@ -3,7 +3,6 @@
 import logging
 import os
 import threading
-import time
 
 from django.conf import settings
 from django.db import DatabaseError, connections, router, transaction
@@ -69,6 +68,7 @@ class AuditWriter:
     def __init__(self):
         self.rows: list[tuple] = []
         self.lock = threading.Lock()
+        self.stopped = threading.Event()
         self.pid: int | None = None
 
     def add(self, row: tuple) -> None:
@@ -92,12 +92,21 @@ class AuditWriter:
             return 0
         return len(rows)
 
+    def stop(self) -> None:
+        """End the background thread (after its current wait); buffered rows stay for flush()."""
+        self.stopped.set()
+
     def _run(self) -> None:
-        while True:
-            time.sleep(max(settings.LOOKUP_AUDIT_FLUSH_MS, 10) / 1000)
-            # This thread's own connection: drop it if a database restart broke it.
-            connections[router.db_for_write(LookupEvent)].close_if_unusable_or_obsolete()
-            self.flush()
+        while not self.stopped.wait(max(settings.LOOKUP_AUDIT_FLUSH_MS, 10) / 1000):
+            if not self.rows:
+                continue  # an idle worker does not touch the database
+            try:
+                # This thread's own connection: drop it if a database restart broke it.
+                connections[router.db_for_write(LookupEvent)].close_if_unusable_or_obsolete()
+                self.flush()
+            except Exception:
+                # Whatever went wrong, the thread must live on: it is the only writer of the rows.
+                logger.exception("lookup audit flush failed")
 
 
 _writer = AuditWriter()

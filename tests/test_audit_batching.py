@@ -18,7 +18,10 @@ ROW = {"outcome": "success", "token_name": "t", "phone_number": "+15551234567", 
 @pytest.fixture(autouse=True)
 def fresh_writer(monkeypatch):
     """Each test gets its own buffer and thread (a thread keeps the interval it started with)."""
-    monkeypatch.setattr(audit, "_writer", audit.AuditWriter())
+    writer = audit.AuditWriter()
+    monkeypatch.setattr(audit, "_writer", writer)
+    yield
+    writer.stop()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -75,3 +78,20 @@ def test_stopping_gunicorn_writes_every_buffered_row(alice, token):
             assert (status, body) == (200, ALICE_BODY)
         assert LookupEvent.objects.count() == 0
     assert LookupEvent.objects.filter(outcome="success", token_name="genesys-test").count() == 20
+
+
+@override_settings(LOOKUP_AUDIT_FLUSH_MS=10)
+def test_the_writer_thread_survives_an_unexpected_error(monkeypatch, caplog):
+    calls = []
+
+    def broken_flush():
+        calls.append(1)
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(audit._writer, "flush", broken_flush)
+    audit._writer.add(("row",))  # never taken out of the buffer: the thread retries each interval
+    deadline = time.monotonic() + 3
+    while len(calls) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(calls) >= 3  # it kept running after the first failure
+    assert "lookup audit flush failed" in caplog.text

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http.client import HTTPConnection
+from http.client import HTTPConnection, HTTPException
 from pathlib import Path
 
 import pytest
@@ -89,7 +89,7 @@ def one_lookup(host: str, port: int, token: str) -> Result:
         conn.request("POST", "/api/customer/lookup", body=LOOKUP_BODY, headers=headers)
         response = conn.getresponse()
         return Result(started, time.monotonic() - started, response.status, response.read())
-    except OSError as error:  # reset, refused, timeout: the request got no answer
+    except (OSError, HTTPException, ValueError) as error:  # reset, refused, timeout, cut off: no answer
         return Result(started, time.monotonic() - started, 0, error=type(error).__name__)
     finally:
         conn.close()

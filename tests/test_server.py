@@ -32,6 +32,7 @@ def test_found_over_http(server):
     assert (status, body) == (200, ALICE_BODY)
     assert headers["Content-Type"] == "application/json"
     assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Content-Length"] == str(len(ALICE_BODY))  # not chunked
 
 
 def test_not_found_over_http(server):
