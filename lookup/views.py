@@ -9,7 +9,6 @@ from django.http import HttpResponse, JsonResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.routers import replica_reads
@@ -112,7 +111,7 @@ class CustomerLookupApi(APIView):
             raise exceptions.ParseError(MISSING_FIELD)
         return self.lookup(request, request.query_params["phoneNumber"])
 
-    def lookup(self, request, raw: str | None) -> Response:
+    def lookup(self, request, raw: str | None) -> HttpResponse:
         e164 = normalize_phone(raw)
         with replica_reads():  # a no-op unless DATABASE_REPLICA_URL enables the router
             caller = caller_by_e164(e164) if e164 else None
