@@ -23,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / "work"
 RESULTS = ROOT / "bench" / "results" / "latest.json"
-PEER_DIR = (ROOT / ".." / "shared" / "reference").resolve()
+# The tutorial's service lives in the shared folder beside the project's clone.
+PEER_DIR = Path(os.environ.get("BENCH_PEER_DIR") or ROOT.parent / "shared" / "reference").resolve()
 BIN = Path(sys.executable).parent
 TOKEN = "bench-token-0123456789abcdefghijklmnopqrstuvwxyz"
 SAMPLE = 2000  # numbers drawn from the whole table for the request mix
@@ -193,6 +194,9 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--only", help="comma-separated subset of: peer,ceiling,pg-small,pg-big,sqlite-big")
     args = parser.parse_args()
+    wanted = set(args.only.split(",")) if args.only else {"peer", "ceiling", "pg-small", "pg-big", "sqlite-big"}
+    if "peer" in wanted and not (PEER_DIR / "seed_flask.py").is_file():
+        sys.exit(f"bench: the peer {PEER_DIR / 'seed_flask.py'} is missing; set BENCH_PEER_DIR to its folder")
     WORK.mkdir(parents=True, exist_ok=True)
     wrk = ensure_wrk()
 
@@ -202,7 +206,6 @@ def main() -> None:
         "pg-big": ("postgresql", args.big, f"{pg}/crm_bench_{args.big}"),
         "sqlite-big": ("sqlite", args.big, f"sqlite:///{WORK / f'bench-{args.big}.sqlite3'}"),
     }
-    wanted = set(args.only.split(",")) if args.only else {"peer", "ceiling", *dbs}
     for key, (_, count, url) in dbs.items():
         if key in wanted:
             ensure_database(url, count)
