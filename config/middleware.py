@@ -4,7 +4,7 @@ import re
 import uuid
 
 # The app puts these into the WSGI environ (request.META) for gunicorn's access log
-# (config.accesslog): the request id here, the token name in lookup.authentication.
+# (config.accesslog): the request id here, the token name in lookup.api.authentication.
 REQUEST_ID_KEY = "crm.request_id"
 TOKEN_NAME_KEY = "crm.token_name"
 

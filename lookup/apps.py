@@ -10,4 +10,4 @@ class LookupConfig(AppConfig):
     verbose_name = "Caller lookup"
 
     def ready(self):
-        from lookup import schema  # noqa: F401  registers the OpenAPI auth extension
+        from lookup.api import schema  # noqa: F401  registers the OpenAPI auth extension

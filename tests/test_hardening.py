@@ -10,9 +10,9 @@ from django.core.cache import cache
 
 from config.routers import LookupReplicaRouter, replica_reads
 from crm.models import Customer
+from lookup.api.throttling import TokenRateThrottle
 from lookup.models import ApiToken
 from lookup.services import token_create
-from lookup.throttling import TokenRateThrottle
 from tests.servers import ROOT
 from tests.test_lookup_api import ALICE_BODY, URL, assert_json, post
 
