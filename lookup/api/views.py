@@ -4,16 +4,16 @@ import logging
 import time
 
 import orjson
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, router
 from django.http import HttpResponse, JsonResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
-from config.routers import replica_reads
+from crm.models import Customer
 from crm.phones import normalize_phone
-from crm.selectors import caller_by_e164
+from crm.selectors import customer_by_phone
 from lookup.api.authentication import BearerTokenAuthentication
 from lookup.api.envelope import NOT_FOUND_ENVELOPE, caller_envelope
 from lookup.api.errors import DATABASE_UNAVAILABLE
@@ -22,6 +22,7 @@ from lookup.api.schema import LOOKUP_RESPONSES
 from lookup.api.serializers import LookupRequestSerializer
 from lookup.api.throttling import TokenRateThrottle
 from lookup.audit import record_lookup
+from lookup.contract import REPLICA_OK_HINT
 from lookup.models import LookupEvent
 
 logger = logging.getLogger(__name__)
@@ -87,8 +88,8 @@ class CustomerLookupApi(APIView):
 
     def lookup(self, request, raw: str | None) -> HttpResponse:
         e164 = normalize_phone(raw)
-        with replica_reads():  # a no-op unless DATABASE_REPLICA_URL enables the router
-            caller = caller_by_e164(e164) if e164 else None
+        # The customer query may read from a replica: the configured router decides (design §10).
+        caller = customer_by_phone(e164, using=router.db_for_read(Customer, **{REPLICA_OK_HINT: True}))
         if caller is not None:
             outcome, body = Outcome.SUCCESS, caller_envelope(caller)
         else:
