@@ -15,8 +15,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from lookup.genesys import TUTORIAL_NODE
-from lookup.probe import mask
+from genesys.actions import TUTORIAL_NODE
+from genesys.probe import mask
 from tests.servers import ROOT, free_port, gunicorn
 
 SECRET = "tutorial-secret-token-0123456789"

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from jsonpath_ng import parse as jsonpath
 
-from lookup.genesys import (
+from genesys.actions import (
     ERROR_PROMPT,
     GENERAL_PROMPT,
     TUTORIAL_NODE,

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from lookup.genesys import METHODS, GenesysError, node_configuration
-from lookup.probe import Flow, endpoint_url, probe
+from genesys.actions import METHODS, GenesysError, node_configuration
+from genesys.probe import Flow, endpoint_url, probe
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from lookup.genesys import METHODS, GenesysError, action_json, build_action
+from genesys.actions import METHODS, GenesysError, action_json, build_action
 
 
 class Command(BaseCommand):

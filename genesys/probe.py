@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from crm.phones import normalize_phone
-from lookup.genesys import (
+from genesys.actions import (
     AUTHORIZATION_TEMPLATE,
     BODY_TEMPLATE,
     LOOKUP_PATH,
