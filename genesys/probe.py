@@ -1,50 +1,15 @@
-"""Call a lookup URL the way the Architect flow does and explain what the caller would get."""
+"""architect_probe: execute the exported data action as Genesys does and follow the flow for one caller."""
 
 import json
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+
+import phonenumbers
 
 from crm.phones import normalize_phone
-from genesys.actions import (
-    AUTHORIZATION_TEMPLATE,
-    BODY_TEMPLATE,
-    LOOKUP_PATH,
-    QUERY_TEMPLATE,
-    TUTORIAL_NODE,
-    Mapping,
-    Route,
-    apply_response_mapping,
-    render_node_body,
-    render_velocity,
-    route,
-)
+from genesys.actions import ASK_ID_PROMPT, ERROR_PROMPT, RETRY_ID_PROMPT, VIP_PROMPT
+from genesys.execute import SUCCESS, Execution, execute
 
-MISSING_FIELD = "missing phoneNumber field"
-
-
-@dataclass
-class FlowRequest:
-    """One HTTP request as the flow would send it."""
-
-    method: str
-    url: str
-    headers: dict
-    body: bytes | None
-    timeout_ms: int
-
-
-@dataclass
-class Answer:
-    """What came back: a status and body, or a transport failure."""
-
-    status: int | None
-    body: bytes
-    latency_ms: float
-    failure: str = ""  # "timeout" or "connection" when there was no answer
-    reason: str = ""
+ERROR_DESTINATION = "agent queue"
 
 
 @dataclass
@@ -56,75 +21,25 @@ class Report:
     lines: list = field(default_factory=list)
 
 
-@dataclass
-class Flow:
-    """What the flow is configured with: URL, method, headers, body template, budget and mapping."""
+@dataclass(frozen=True)
+class Route:
+    """Where the flow sends the caller after the Call Data Action step."""
 
-    url: str
-    token: str
-    method: str = "POST"
-    timeout_ms: int = 3000
-    node: dict | None = None  # a tutorial-style node configuration, or None for the data action
-    response_mapping: dict = field(default_factory=lambda: dict(TUTORIAL_NODE["configuration"]["responseMapping"]))
-
-    def request(self, phone: str) -> FlowRequest:
-        """The request for this caller, rendered from the flow's templates."""
-        if self.node is None:
-            headers = {"Authorization": render_velocity(AUTHORIZATION_TEMPLATE, {"credentials": {"token": self.token}})}
-            if self.method == "GET":
-                query = render_velocity(QUERY_TEMPLATE, {"input": {"phoneNumber": phone}})
-                url = self.url + ("&" + query[1:] if "?" in self.url else query)
-                return FlowRequest("GET", url, headers, None, self.timeout_ms)
-            headers["Content-Type"] = "application/json"
-            body = render_velocity(BODY_TEMPLATE, {"input": {"phoneNumber": phone}})
-            return FlowRequest("POST", self.url, headers, body.encode(), self.timeout_ms)
-        headers = {key: value for key, value in self.node["headers"].items() if key.lower() != "authorization"}
-        written = next((v for k, v in self.node["headers"].items() if k.lower() == "authorization"), None)
-        # The node's own token is a placeholder; keep its shape (with or without "Bearer ") and put ours in.
-        bearer = written is None or written.lower().startswith("bearer ")
-        headers = {"Authorization": f"Bearer {self.token}" if bearer else self.token, **headers}
-        if self.method == "GET":
-            query = render_velocity(QUERY_TEMPLATE, {"input": {"phoneNumber": phone}})
-            url = self.url + ("&" + query[1:] if "?" in self.url else query)
-            return FlowRequest("GET", url, headers, None, self.timeout_ms)
-        return FlowRequest(
-            "POST", self.url, headers, render_node_body(self.node["body"], phone).encode(), self.timeout_ms
-        )
+    decision: bool | None  # status == "success"; None on Failure / Timeout
+    prompt: str
+    destination: str
 
 
-def endpoint_url(url: str) -> str:
-    """The lookup endpoint: a bare server address gets /api/customer/lookup, anything else is used as given."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"--url must be an http(s) URL such as https://crm.example.com{LOOKUP_PATH}, not {url!r}.")
-    if parts.path in ("", "/") and not parts.query:
-        return f"{parts.scheme}://{parts.netloc}{LOOKUP_PATH}"
-    return url.strip()
-
-
-def send(request: FlowRequest) -> Answer:
-    """Send one request with the budget as the timeout; never raises for HTTP or network trouble."""
-    http_request = urllib.request.Request(
-        request.url, data=request.body, method=request.method, headers=request.headers
-    )
-    started = time.perf_counter()
-
-    def elapsed() -> float:
-        return (time.perf_counter() - started) * 1000
-
-    try:
-        with urllib.request.urlopen(http_request, timeout=request.timeout_ms / 1000) as response:
-            return Answer(response.status, response.read(), elapsed())
-    except urllib.error.HTTPError as error:
-        return Answer(error.code, error.read(), elapsed())
-    except TimeoutError as exc:
-        return Answer(None, b"", elapsed(), "timeout", str(exc))
-    except urllib.error.URLError as error:
-        if isinstance(error.reason, TimeoutError):
-            return Answer(None, b"", elapsed(), "timeout", str(error.reason))
-        return Answer(None, b"", elapsed(), "connection", str(error.reason))
-    except (OSError, ValueError, UnicodeError) as exc:  # reset connection, bad header value
-        return Answer(None, b"", elapsed(), "connection", str(exc))
+def route(execution: Execution, *, by_id: bool = False) -> Route:
+    """The flow of `genesys_flow` after this step: Decision, prompt, and queue (or the customer-number prompt)."""
+    if execution.exit != SUCCESS:
+        return Route(None, ERROR_PROMPT, ERROR_DESTINATION)
+    outputs = execution.outputs
+    if outputs.get("status") == "success":
+        return Route(True, VIP_PROMPT.format(firstName=outputs["firstName"], tier=outputs["tier"]), "VIP queue")
+    if by_id:
+        return Route(False, RETRY_ID_PROMPT, "asks again, then general queue")
+    return Route(False, ASK_ID_PROMPT, "asks for the customer number")
 
 
 def mask(token: str) -> str:
@@ -133,38 +48,46 @@ def mask(token: str) -> str:
     return f"{shown}… ({len(token)} chars)"
 
 
-def probe(flow: Flow, phone: str) -> Report:
-    """Send the caller's number as the flow would, follow the flow, and name the cause of a failure."""
-    request = flow.request(phone)
+def shorten(body: bytes, limit: int = 300) -> str:
+    text = body.decode("utf-8", "replace").replace("\n", " ")
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def run(action: dict, inputs: dict, token: str, *, step_timeout_s: float, by_id: bool = False) -> Report:
+    """Execute the action for these inputs, print what Genesys would do, and name the cause of a failure."""
     report = Report(ok=True)
     out = report.lines.append
+    config = action["config"]
+    out(
+        f"Action: {json.dumps(action.get('name'))} {config['request'].get('requestType')}, "
+        f"action timeout {config.get('timeoutSeconds', 60)} s, step timeout {step_timeout_s:g} s"
+    )
+    execution = execute(action, inputs, {"token": token}, step_timeout_s=step_timeout_s)
+    request, answer = execution.request, execution.answer
     out(f"Request: {request.method} {request.url}")
     for key, value in request.headers.items():
-        shown = value.replace(flow.token, mask(flow.token)) if flow.token and key.lower() == "authorization" else value
+        shown = value.replace(token, mask(token)) if token and key.lower() == "authorization" else value
         out(f"Header: {key}: {shown}")
-    # One line: a node's multi-line body keeps its meaning (JSON whitespace) and the output stays greppable.
-    out(f"Body: {request.body.decode().replace(chr(10), ' ') if request.body is not None else '(none: GET)'}")
-    answer = send(request)
-    over = answer.latency_ms > request.timeout_ms
+    out(f"Body: {request.body.decode() if request.body is not None else '(none: GET)'}")
     out(f"HTTP status: {answer.status if answer.status is not None else 'none (' + answer.failure + ')'}")
-    out(f"Latency: {answer.latency_ms:.0f} ms (budget {request.timeout_ms} ms: {'OVER' if over else 'OK'})")
+    out(f"Latency: {answer.latency_ms:.0f} ms (step timeout {step_timeout_s * 1000:.0f} ms)")
     if answer.status is not None:
         out(f"Answer: {shorten(answer.body)}")
-
-    if answer.failure or over:
-        mapping = Mapping("error", problem="timeout" if over or answer.failure == "timeout" else "connection")
+    out(f"Exit: {execution.exit}" + (f" ({execution.problem})" if execution.problem else ""))
+    if execution.exit == SUCCESS:
+        for name, value in execution.outputs.items():
+            out(f"Output: {name} = {json.dumps(value)}")
     else:
-        mapping = apply_response_mapping(flow.response_mapping, answer.status, answer.body)
-    result = route(flow.response_mapping, mapping)
-    out(f"Path: {mapping.edge}")
-    show_variables(out, mapping)
-    show_route(out, flow, result)
-
-    if mapping.edge == "error":
-        cause, fix = explain(flow, request, answer, mapping, over)
-        return fail(report, cause, fix)
-    if result.decision is False:
-        mismatch = reprobe(flow, phone, out)
+        out(f"Outputs: none (the {execution.exit} exit sets no success outputs)")
+    result = route(execution, by_id=by_id)
+    if result.decision is not None:
+        out(f'Decision: status == "success" is {str(result.decision).lower()} -> {result.destination}')
+    out(f'Prompt: "{result.prompt}" -> {result.destination}')
+    if execution.exit != SUCCESS:
+        return fail(report, *explain(execution, token))
+    phone = inputs.get("phoneNumber")
+    if result.decision is False and isinstance(phone, str):
+        mismatch = reprobe(action, phone, token, step_timeout_s, out)
         if mismatch:
             return fail(report, *mismatch)
     return report
@@ -177,143 +100,15 @@ def fail(report: Report, cause: str, fix: str) -> Report:
     return report
 
 
-def show_variables(out, mapping: Mapping) -> None:
-    if mapping.edge != "success":
-        out("Variables: none (the error edge sets no variables)")
-        return
-    for variable, value in mapping.variables.items():
-        out(f"Variable: {variable} = {json.dumps(value) if value is not None else '(unset)'}")
-
-
-def show_route(out, flow: Flow, result: Route) -> None:
-    status_variable = flow.response_mapping.get("status", "status")
-    if result.decision is not None:
-        out(f'Decision: {status_variable} == "success" is {str(result.decision).lower()} -> {result.destination}')
-    out(f'Prompt: "{result.prompt}" -> {result.destination}')
-
-
-def shorten(body: bytes, limit: int = 300) -> str:
-    text = body.decode("utf-8", "replace").replace("\n", " ")
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def error_message(body: bytes) -> str:
-    """The `error` of a JSON error body, or the body itself."""
-    try:
-        answer = json.loads(body)
-    except ValueError:
-        return shorten(body, 120)
-    if isinstance(answer, dict) and isinstance(answer.get("error"), str):
-        return answer["error"]
-    return shorten(body, 120)
-
-
-def explain(flow: Flow, request: FlowRequest, answer: Answer, mapping: Mapping, over: bool) -> tuple[str, str]:
-    """The cause of the error edge and its fix, in the tutorial's terms."""
-    if answer.failure == "timeout" or over:
-        waited = f"{answer.latency_ms:.0f} ms"
-        return (
-            f"timeout: no complete answer within the {request.timeout_ms} ms budget (waited {waited}).",
-            "Make the lookup answer in well under a second (indexed query, database close to the server, "
-            "enough workers) and check the network path from the Genesys region. Raising the step's "
-            "timeout only makes callers wait longer.",
-        )
-    if answer.failure == "connection":
-        return (
-            f"connection failed: {answer.reason}.",
-            "Check the URL, DNS, TLS certificate and firewall. Genesys Cloud needs a public HTTPS address.",
-        )
-    if answer.status in (401, 403):
-        return token_mismatch(flow, request, answer.status)
-    if answer.status == 400:
-        message = error_message(answer.body)
-        if "phonenumber" in message.lower() and "missing" in message.lower():
-            return (
-                f"{MISSING_FIELD}: the server answered 400 {message!r} to the body {shorten(request.body or b'')}.",
-                'Use the request template {"phoneNumber": "$!esc.jsonString(${input.phoneNumber})"} and map the '
-                "action's phoneNumber input to Call.Ani in the Call Data Action step.",
-            )
-        return (
-            f"bad request: the server answered 400 {message!r}.",
-            "Compare the body shown above with what the server expects; the data action's template is "
-            '{"phoneNumber": "$!esc.jsonString(${input.phoneNumber})"}.',
-        )
-    if answer.status and not 200 <= answer.status < 300:
-        hints = {
-            404: f"Check the URL: the lookup lives at {LOOKUP_PATH}.",
-            405: "Check the method: the lookup takes POST (or GET with ?phoneNumber=).",
-            429: "The server throttled the token; raise its lookup rate or spread the load.",
-        }
-        fix = hints.get(answer.status, "Look at the server's log for this request; any non-2xx takes the Failure exit.")
-        return f"HTTP {answer.status}: the server answered {error_message(answer.body)!r}.", fix
-    return mapping_failure(flow, answer, mapping)
-
-
-def token_mismatch(flow: Flow, request: FlowRequest, status: int) -> tuple[str, str]:
-    token = flow.token
-    header = request.headers.get("Authorization", "")
-    if token != token.strip():
-        where = "leading" if token[:1].isspace() else "trailing"
-        detail = f"the token has {where} whitespace, so the header is not 'Bearer <token>'"
-        fix = "Remove the spaces around the token in the credential field `token` (and in the node's header)."
-    elif token.lower().startswith("bearer "):
-        detail = "the token itself starts with 'Bearer ', so the header reads 'Bearer Bearer …'"
-        fix = "Put only the token in the credential field `token`; the action's header adds 'Bearer '."
-    elif any(ch.isspace() for ch in token):
-        detail = "the token contains whitespace"
-        fix = "Copy the token again as one word (create_lookup_token prints it on its last line)."
-    elif not header.lower().startswith("bearer "):
-        detail = "the Authorization header does not start with 'Bearer '"
-        fix = "Write the header as 'Bearer ${credentials.token}' (in a node: 'Bearer <token>')."
-    else:
-        detail = "the server does not know this token (mistyped, revoked, or from another server)"
-        fix = (
-            "Create a token on this server (python manage.py create_lookup_token genesys-prod) and paste it, "
-            "exactly, into the integration's credential field `token`."
-        )
-    return f"token mismatch: the server answered {status}; {detail}.", fix
-
-
-def mapping_failure(flow: Flow, answer: Answer, mapping: Mapping) -> tuple[str, str]:
-    if mapping.missing:
-        try:
-            keys = sorted(json.loads(answer.body))
-        except (ValueError, TypeError):
-            keys = []
-        detail = f"the answer lacks {', '.join(mapping.missing)} (answer keys: {', '.join(keys) or 'none'})"
-    else:
-        detail = mapping.problem
-    return (
-        f"mapping failure: {detail}.",
-        'Answer with the envelope {"status": "...", "data": {"customerId": "...", "firstName": "...", '
-        '"lastName": "...", "tier": "...", "lastInteractionDate": "..."}} or make the responseMapping keys '
-        "match the keys the server returns.",
-    )
-
-
-def variants(phone: str) -> list[str]:
-    """Other spellings of the caller a legacy server may have stored: E.164, and its digits without '+'."""
+def reprobe(action: dict, phone: str, token: str, step_timeout_s: float, out) -> tuple[str, str] | None:
+    """Not found as sent: does the server know the caller under another spelling (E.164, digits)?"""
     e164 = normalize_phone(phone)
-    if e164 is None:
-        return []
-    found = []
-    for candidate in (e164, e164.lstrip("+")):
-        if candidate != phone and candidate not in found:
-            found.append(candidate)
-    return found
-
-
-def reprobe(flow: Flow, phone: str, out) -> tuple[str, str] | None:
-    """Not found as sent: does the server know the caller under another spelling?"""
-    for candidate in variants(phone):
-        answer = send(flow.request(candidate))
-        mapping = Mapping("error", problem="timeout")
-        if not answer.failure:
-            mapping = apply_response_mapping(flow.response_mapping, answer.status, answer.body)
-        result = route(flow.response_mapping, mapping)
-        seen = "success" if result.decision else ("not found" if mapping.edge == "success" else "error")
-        out(f"Re-probe: {json.dumps(candidate)} -> {seen}")
-        if result.decision:
+    candidates = [c for c in dict.fromkeys([e164, e164.lstrip("+")] if e164 else []) if c != phone]
+    for candidate in candidates:
+        execution = execute(action, {"phoneNumber": candidate}, {"token": token}, step_timeout_s=step_timeout_s)
+        found = execution.exit == SUCCESS and execution.outputs.get("status") == "success"
+        out(f"Re-probe: {json.dumps(candidate)} -> {'success' if found else execution.exit}")
+        if found:
             return (
                 f"number-format mismatch: {json.dumps(phone)} is not found, but {json.dumps(candidate)} is; "
                 "the server compares numbers as text.",
@@ -321,3 +116,135 @@ def reprobe(flow: Flow, phone: str, out) -> tuple[str, str] | None:
                 "crm.phones.normalize_phone turns tel:+1…, +1…, 1… and (555) 123-4567 into one E.164 form).",
             )
     return None
+
+
+def error_message(body: bytes) -> str:
+    try:
+        answer = json.loads(body)
+    except (ValueError, TypeError):
+        return shorten(body, 120)
+    if isinstance(answer, dict) and isinstance(answer.get("error"), str):
+        return answer["error"]
+    return shorten(body, 120)
+
+
+def explain(execution: Execution, token: str) -> tuple[str, str]:
+    """The cause of the Failure / Timeout exit and its fix, in the tutorial's terms."""
+    answer, kind = execution.answer, execution.kind
+    if kind == "timeout":
+        return (
+            f"timeout: {execution.problem} (waited {answer.latency_ms:.0f} ms); the step takes its {execution.exit} exit.",
+            "Make the lookup answer in well under a second (indexed query, database close to the server, enough "
+            "workers) and check the network path from the Genesys region. Raising timeouts only makes callers wait.",
+        )
+    if kind == "connection":
+        return (
+            f"{execution.problem}.",
+            "Check the URL, DNS, TLS certificate and firewall. Genesys Cloud needs a public HTTPS address.",
+        )
+    if answer.status in (401, 403):
+        return token_mismatch(token, execution.request.headers.get("Authorization", ""), answer.status)
+    if kind == "http":
+        message = error_message(answer.body)
+        if answer.status == 400 and "missing" in message.lower():
+            return (
+                f"missing field: the server answered 400 {message!r} to the body {shorten(execution.request.body or b'')}.",
+                "Use the exported request template and map the action's input in the Call Data Action step "
+                "(phoneNumber = Call.Ani; customerId = the Collect Input variable).",
+            )
+        return (
+            f"HTTP {answer.status}: the server answered {message!r}.",
+            "Any non-2xx answer takes the Failure exit; check the URL, the method and the server's log.",
+        )
+    if kind == "contract":
+        return (
+            f"output contract: {execution.problem}.",
+            "A JSON null is a value, not a missing path: the translation map's default does not apply, and a null "
+            "breaks a string output. The server must send strings (empty when unknown) for every data field.",
+        )
+    return (
+        f"mapping failure: {execution.problem}.",
+        'Answer with the envelope {"status": "...", "data": {"customerId": "...", "firstName": "...", '
+        '"lastName": "...", "tier": "...", "lastInteractionDate": "..."}}, or change the translation map.',
+    )
+
+
+def token_mismatch(token: str, header: str, status: int) -> tuple[str, str]:
+    if token != token.strip():
+        where = "leading" if token[:1].isspace() else "trailing"
+        detail = f"the token has {where} whitespace, so the header is not 'Bearer <token>'"
+        fix = "Remove the spaces around the token in the credential field `token`."
+    elif token.lower().startswith("bearer "):
+        detail = "the token itself starts with 'Bearer ', so the header reads 'Bearer Bearer …'"
+        fix = "Put only the token in the credential field `token`; the action's header adds 'Bearer '."
+    elif not header.lower().startswith("bearer "):
+        detail = "the Authorization header does not start with 'Bearer '"
+        fix = "Write the header as 'Bearer ${credentials.token}'."
+    else:
+        detail = "the server does not know this token (mistyped, revoked, or from another server)"
+        fix = (
+            "Create a token on this server (create_lookup_token genesys-prod) and paste it, exactly, into the "
+            "integration's credential field `token`."
+        )
+    return f"token mismatch: the server answered {status}; {detail}.", fix
+
+
+# -- --matrix: the identities Genesys really sends ----------------------------------------
+
+UNSET = object()  # the input not set at all (Call.Ani empty in a test call)
+
+
+def identities(phone: str) -> list[tuple[str, object, bool]]:
+    """(label, Call.Ani value, carries the number) for the caller shapes of docs/genesys.md."""
+    e164 = normalize_phone(phone)
+    if e164 is None:
+        raise ValueError(f"--phone {phone!r} is not a possible phone number; the matrix needs one to vary.")
+    number = phonenumbers.parse(e164)
+    national, cc = str(number.national_number), str(number.country_code)
+    carrying = [
+        e164,
+        f"tel:{e164}",
+        f"tel: {e164}",
+        f"tel:{e164};ext=12",
+        f"sip:{e164}@sbc.example.com;user=phone",
+        f"sips:{e164}@sbc.example.com:5061;transport=tls",
+        f"sip:%2B{e164[1:]}@sbc.example.com;user=phone",
+        f"tel:%2B{e164[1:]}",
+        f'"Caller Name" <sip:{e164}@10.0.0.1>;tag=8c7b6a5d',
+        f"tel:{national};phone-context=+{cc}",
+    ]
+    none = ["sip:agent%40example.com@localhost", "sip:anonymous@anonymous.invalid", "anonymous", ""]
+    rows = [(value, value, True) for value in carrying] + [(value, value, False) for value in none]
+    return rows + [("(not set)", UNSET, False)]
+
+
+def matrix(action: dict, phone: str, token: str, *, step_timeout_s: float) -> Report:
+    """One line per identity: the exit, the outputs that route, where the caller goes."""
+    report = Report(ok=True)
+    rows = identities(phone)
+    width = max(len(json.dumps(label)) if label != "(not set)" else len(label) for label, _, _ in rows)
+    expected = None
+    for label, value, carries in rows:
+        inputs = {} if value is UNSET else {"phoneNumber": value}
+        execution = execute(action, inputs, {"token": token}, step_timeout_s=step_timeout_s)
+        result = route(execution)
+        shown = label if value is UNSET else json.dumps(label)
+        if execution.exit == SUCCESS:
+            outputs = execution.outputs
+            detail = f"status={outputs.get('status')} customerId={outputs.get('customerId') or '-'}"
+            found = outputs.get("customerId") or None
+        else:
+            detail, found = execution.problem, None
+        verdict = ""
+        if carries:
+            expected = found if expected is None and execution.exit == SUCCESS else expected
+            if execution.exit != SUCCESS or found != expected:
+                verdict, report.ok = "  MISMATCH", False
+        elif execution.exit != SUCCESS or found is not None:
+            verdict, report.ok = "  MISMATCH", False
+        report.lines.append(
+            f'{shown:<{width}}  {execution.exit:<7}  {detail}  -> {result.destination}: "{result.prompt}"{verdict}'
+        )
+    if not report.ok:
+        report.cause = "an identity took another path than the E.164 number (or no-number callers were matched)"
+    return report
