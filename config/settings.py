@@ -107,6 +107,10 @@ if env.str("DATABASE_REPLICA_URL", default=""):
             if key in DATABASES["default"]:
                 DATABASES["replica"][key] = DATABASES["default"][key]
     DATABASE_ROUTERS = ["config.routers.LookupReplicaRouter"]
+# Replica reads fail safe (config/routers.py): lagging more than this, or unreachable, sends
+# lookups to the primary; each process checks the replica once per DATABASE_REPLICA_CHECK_MS.
+DATABASE_REPLICA_MAX_LAG_MS = env.int("DATABASE_REPLICA_MAX_LAG_MS", default=1000)
+DATABASE_REPLICA_CHECK_MS = env.int("DATABASE_REPLICA_CHECK_MS", default=500)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # CACHE: shared by all workers and instances through Redis when REDIS_URL is set (throttles).

@@ -41,9 +41,9 @@ _CALLER_SQL = (
 )
 
 
-def caller_by_e164(e164: str) -> Caller | None:
-    """One indexed query (the phone's unique index) for the lookup API, or None."""
-    with connections[router.db_for_read(Customer)].cursor() as cursor:
+def caller_by_e164(e164: str, using: str | None = None) -> Caller | None:
+    """One indexed query (the phone's unique index) for the lookup API, or None; `using` picks the database."""
+    with connections[using or router.db_for_read(Customer)].cursor() as cursor:
         cursor.execute(_CALLER_SQL, [e164])
         row = cursor.fetchone()
     if row is None:

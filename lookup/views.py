@@ -4,7 +4,7 @@ import logging
 import time
 
 import orjson
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, router
 from django.http import HttpResponse, JsonResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions, status
@@ -12,6 +12,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
 from config.routers import replica_reads
+from crm.models import Customer
 from crm.phones import normalize_phone
 from crm.selectors import caller_by_e164
 from lookup.audit import record_lookup
@@ -113,8 +114,17 @@ class CustomerLookupApi(APIView):
 
     def lookup(self, request, raw: str | None) -> HttpResponse:
         e164 = normalize_phone(raw)
-        with replica_reads():  # a no-op unless DATABASE_REPLICA_URL enables the router
-            caller = caller_by_e164(e164) if e164 else None
+        caller = None
+        if e164:
+            with replica_reads():  # the replica only when DATABASE_REPLICA_URL enables the router and it is healthy
+                alias = router.db_for_read(Customer)
+            try:
+                caller = caller_by_e164(e164, using=alias)
+            except DatabaseError as error:
+                if alias == "default":
+                    raise
+                # The replica failed under this lookup: the router marks it down and names the primary.
+                caller = caller_by_e164(e164, using=router.db_for_read(Customer, replica_failed=error))
         if caller is not None:
             outcome, body = Outcome.SUCCESS, caller_envelope(caller)
         else:
@@ -146,10 +156,14 @@ class CustomerLookupApi(APIView):
 
 
 def healthz(request):
-    """200 when the database answers a query, 503 when it does not."""
+    """200 when the database answers a query, 503 when it does not; a replica's state is reported, never fatal."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseError:
         return JsonResponse({"error": DATABASE_UNAVAILABLE}, status=503)
-    return JsonResponse({"status": "ok"})
+    body = {"status": "ok"}
+    for db_router in router.routers:  # the replica router, when DATABASE_REPLICA_URL enables it
+        if hasattr(db_router, "replica_state"):
+            body["replica"] = db_router.replica_state()
+    return JsonResponse(body)
