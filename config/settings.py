@@ -175,6 +175,9 @@ LOOKUP_SECRET = env.str("LOOKUP_SECRET", default="")
 # Audit rows are written in batches at most this many ms after their lookup (0: one INSERT
 # per lookup, inline). Only a killed worker loses its last interval (README "Performance").
 LOOKUP_AUDIT_FLUSH_MS = env.int("LOOKUP_AUDIT_FLUSH_MS", default=100)
+# Each batched row is also appended to a per-worker spool file there until committed, so a
+# killed worker loses none (lookup/audit.py). Default: a folder per database under the temp dir.
+LOOKUP_AUDIT_SPOOL_DIR = env.str("LOOKUP_AUDIT_SPOOL_DIR", default="")
 
 REST_FRAMEWORK = {
     # Each view states its own authentication; nothing is open by accident.
