@@ -99,6 +99,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # statement after 5 runs, so the lookup's three statements skip parsing and planning.
         DATABASES["default"]["OPTIONS"] |= {"server_side_binding": True, "prepare_threshold": 5}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=True)
+    # Behind PgBouncer in transaction mode a server-side cursor cannot outlive its transaction.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DB_DISABLE_SERVER_SIDE_CURSORS", default=False)
 if env.str("DATABASE_REPLICA_URL", default=""):
     # Lookups may read customers from a replica (design §10); see config/routers.py.
     DATABASES["replica"] = {**env.db("DATABASE_REPLICA_URL"), "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"]}

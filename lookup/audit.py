@@ -17,7 +17,7 @@ from pathlib import Path
 
 import orjson
 from django.conf import settings
-from django.db import DatabaseError, connections, router, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connections, router, transaction
 from django.utils import timezone
 
 from lookup.metrics import observe_lookup
@@ -126,6 +126,7 @@ class AuditWriter:
         self.spool_path: Path | None = None
         self.seq = 0
         self.spool_ok = False
+        self.done_files: list[Path] = []  # closed spool files whose rows are not committed yet
         self.scanned_at = 0.0
 
     def add(self, row: tuple) -> None:
@@ -139,23 +140,42 @@ class AuditWriter:
                 os.write(self.spool_fd, line)  # O_APPEND: one write per lookup, no fsync
             self.rows.append(row)
 
+    MAX_HELD_ROWS = 100_000  # rows kept in memory for an unreachable database, about 20 MB
+
     def flush(self) -> int:
         """Write the buffered rows now; the number written."""
         with self.lock:
             rows, self.rows = self.rows, []
-            done = self._rotate() if rows else None
+            if rows:
+                done = self._rotate()
+                if done is not None:
+                    self.done_files.append(done)
         if not rows:
             return 0
         try:
             write_rows(rows)
+        except (OperationalError, InterfaceError):
+            # Unreachable (restart, PgBouncer bounce): keep the rows, in memory and in their spool files.
+            with self.lock:
+                if len(rows) + len(self.rows) <= self.MAX_HELD_ROWS:
+                    self.rows[:0] = rows
+                    logger.warning("lookup audit: database unreachable, %d rows kept for the next flush", len(rows))
+                    return 0
+            logger.error("lost %d lookup audit rows: the database stayed unreachable", len(rows))
         except DatabaseError:
-            # The lookups were answered (or refused) already; their rows cannot wait forever.
+            # Refused (not unreachable): retrying would fail the same way; the rows cannot wait forever.
             logger.exception("lost %d lookup audit rows: the database refused them", len(rows))
-            return 0
-        finally:
-            if done is not None:
-                done.unlink(missing_ok=True)
-        return len(rows)
+        else:
+            self._forget_done_files()
+            return len(rows)
+        self._forget_done_files()
+        return 0
+
+    def _forget_done_files(self) -> None:
+        with self.lock:
+            files, self.done_files = self.done_files, []
+        for path in files:
+            path.unlink(missing_ok=True)
 
     def drain_orphans(self) -> int:
         """Write the rows spooled by processes that died before their flush; the number written."""
@@ -197,7 +217,7 @@ class AuditWriter:
         self.stopped.set()
 
     def _start(self) -> None:
-        self.pid, self.rows, self.seq = os.getpid(), [], 0
+        self.pid, self.rows, self.seq, self.done_files = os.getpid(), [], 0, []
         self.spool_fd = self.spool_path = None
         try:
             spool_dir().mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -186,3 +186,18 @@ def test_default_env_uses_local_memory_and_one_database():
     env = {"DJANGO_SECRET_KEY": "x", "DATABASE_URL": "sqlite:////tmp/crm-settings-test.sqlite3"}
     out = run_manage("shell", "-v0", "-c", SHOW, env=env).stdout.splitlines()
     assert out[:3] == ["django.core.cache.backends.locmem.LocMemCache", "['default']", "[]"]
+
+
+def test_throttle_fails_open_when_the_cache_is_unreachable(api, alice, three_per_minute, monkeypatch, caplog):
+    from prometheus_client import REGISTRY
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(cache, "incr", unreachable)
+    monkeypatch.setattr(cache, "add", unreachable)
+    before = REGISTRY.get_sample_value("lookup_throttle_fail_open_total") or 0
+    for _ in range(5):  # over the limit of three: still answered
+        assert_json(post(api, {"phoneNumber": "+15551234567"}), 200, ALICE_BODY)
+    assert REGISTRY.get_sample_value("lookup_throttle_fail_open_total") - before == 5
+    assert "throttle failed open: the cache is unreachable (ConnectionError)" in caplog.text
