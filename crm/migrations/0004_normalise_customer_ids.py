@@ -14,7 +14,7 @@ def normalise(apps, schema_editor):
         wanted.setdefault(normal, []).append(customer_id)
         if normal != customer_id:
             odd.append((pk, normal))
-    collisions = sorted(ids for ids in wanted.values() if len(ids) > 1)
+    collisions = sorted(sorted(ids) for ids in wanted.values() if len(ids) > 1)
     if collisions:
         listed = "; ".join(" and ".join(repr(i) for i in ids) for ids in collisions[:20])
         more = f" (and {len(collisions) - 20} more)" if len(collisions) > 20 else ""
