@@ -9,6 +9,7 @@ cell is written as text, so nothing is ever a formula.
 import csv
 from collections.abc import Callable
 
+from django.db import connections
 from django.db.models import QuerySet
 
 from crm.imports import FORMULA_START, format_phones
@@ -18,45 +19,70 @@ from crm.tables import COLUMNS
 CHUNK = 5000
 
 
+FORMULA_CHARS = frozenset(FORMULA_START)
+
+
 def neutralise(text: str) -> str:
     """A cell that no spreadsheet runs as a formula (OWASP CSV injection)."""
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return "'" + text if text[:1] in FORMULA_CHARS else text
 
 
 def iter_rows(queryset: QuerySet | None = None, progress: Callable[[int], None] | None = None):
-    """Rows of text cells, in customer pk order, read in keyset chunks (memory stays flat)."""
-    queryset = (queryset if queryset is not None else Customer.objects.all()).order_by("pk")
+    """Rows of text cells, in customer pk order, read in keyset chunks (memory stays flat).
+
+    Each chunk is two plain queries (the customers, then a range of their phones): the ORM's
+    per-value converters cost more than the rest of the export together.
+    """
+    queryset = queryset if queryset is not None else Customer.objects.all()
+    alias = queryset.db
     last, done = 0, 0
     while True:
-        chunk = list(
-            queryset.filter(pk__gt=last).values_list(
+        chunk_qs = (
+            queryset.filter(pk__gt=last)
+            .order_by("pk")
+            .values_list(
                 "pk", "customer_id", "first_name", "last_name", "tier__name", "last_interaction_date", "notes"
             )[:CHUNK]
         )
+        sql, params = chunk_qs.query.sql_with_params()
+        with connections[alias].cursor() as cursor:
+            cursor.execute(sql, params)
+            chunk = cursor.fetchall()
         if not chunk:
             return
         first, last = chunk[0][0], chunk[-1][0]
         phones: dict[int, list[tuple[str, str]]] = {}
-        # A range of the customer index, not an IN list: one cheap query per chunk.
-        for customer_pk, number, label in (
-            CustomerPhone.objects.filter(customer_id__gte=first, customer_id__lte=last)
-            .order_by("customer_id", "pk")
-            .values_list("customer_id", "number", "label")
-        ):
-            phones.setdefault(customer_pk, []).append((str(number), label))
+        for customer_pk, number, label in phones_in_range(alias, first, last):
+            phones.setdefault(customer_pk, []).append((number, label))
         for pk, customer_id, first_name, last_name, tier, date, notes in chunk:
+            # SQLite returns the date as ISO text, PostgreSQL as a date: str() is YYYY-MM-DD for both.
             yield [
                 customer_id,
                 first_name,
                 last_name,
                 tier,
-                date.isoformat() if date else "",
+                str(date) if date else "",
                 notes,
                 format_phones(phones.get(pk, ())),
             ]
         done += len(chunk)
         if progress:
             progress(done)
+
+
+def phones_in_range(alias: str, first: int, last: int) -> list[tuple[int, str, str]]:
+    """(customer pk, E.164, label) of the customers first..last, one range scan of the customer index.
+
+    Plain SQL: the stored text is already E.164, and the model field would parse every number
+    again on the way out (phonenumbers' parse dominated the export's time).
+    """
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            f"SELECT customer_id, number, label FROM {CustomerPhone._meta.db_table}"
+            " WHERE customer_id BETWEEN %s AND %s ORDER BY customer_id, id",
+            [first, last],
+        )
+        return cursor.fetchall()
 
 
 def write_csv(path: str, rows) -> int:
@@ -66,7 +92,7 @@ def write_csv(path: str, rows) -> int:
         writer = csv.writer(fh)
         writer.writerow(COLUMNS)
         for row in rows:
-            writer.writerow([neutralise(cell) for cell in row])
+            writer.writerow([("'" + cell if cell[:1] in FORMULA_CHARS else cell) for cell in row])
             count += 1
     return count
 

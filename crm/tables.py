@@ -210,9 +210,10 @@ def _row_dict(cells: list[str], headers: list[str], row_number: int) -> dict | N
             f"Row {row_number} has {len(cells)} cells but the header has {len(headers)} columns. "
             "Check for a separator inside an unquoted cell."
         )
+    limit = max_cell()
     for cell in cells:
-        if len(cell) > max_cell():
-            raise ImportFileError(f"Row {row_number}: a cell is longer than the limit of {max_cell():,} characters.")
+        if len(cell) > limit:
+            raise ImportFileError(f"Row {row_number}: a cell is longer than the limit of {limit:,} characters.")
     return {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(headers)}
 
 
