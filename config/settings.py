@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "phonenumber_field",
     "import_export",
+    "simple_history",
+    "django_tasks",
+    "django_tasks_db",
     "crm",
     "lookup",
     "genesys",
@@ -64,6 +67,8 @@ MIDDLEWARE = [
     "config.browser_middleware.MessageMiddleware",
     # Kept as is: check --deploy looks for it by name, and it costs one header.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Edit history: names the admin user behind every change saved during the request.
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -210,6 +215,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# BACKGROUND JOBS: large imports and exports (docs/operations.md "Background jobs")
+# ------------------------------------------------------------------------------
+# django-tasks with its database backend: `python manage.py db_worker` runs them, no extra server.
+TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
+# Uploaded imports and finished exports; never served as static files (downloads check permissions).
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
+CRM_IMPORT_MAX_FILE_MB = env.int("CRM_IMPORT_MAX_FILE_MB", default=100)
+CRM_IMPORT_MAX_CELL_CHARS = env.int("CRM_IMPORT_MAX_CELL_CHARS", default=10_000)
+# Files up to this size are previewed and imported inside the request (well under a second).
+CRM_INLINE_IMPORT_BYTES = env.int("CRM_INLINE_IMPORT_BYTES", default=64 * 1024)
+CRM_JOB_KEEP_DAYS = env.int("CRM_JOB_KEEP_DAYS", default=7)
 
 # METRICS: GET /metrics in the Prometheus text format (README "Metrics and insights").
 # ------------------------------------------------------------------------------
