@@ -102,7 +102,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Fail fast when PostgreSQL is unreachable (503 well inside the flow's 3 s budget; libpq's
+    # Fail fast when PostgreSQL is unreachable (503 well inside the flow's budget, lookup.contract.FLOW_BUDGET_MS; libpq's
     # minimum is 2 s), and test a persistent connection before reuse so a restarted
     # database costs no failed request.
     DATABASES["default"]["OPTIONS"] = {"connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=2)}

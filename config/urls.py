@@ -6,8 +6,8 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from lookup.api.views import CustomerLookupApi, healthz
-from lookup.metrics import metrics_view
+from lookup.api.views import CustomerLookupApi, healthz, metrics_view
+from lookup.contract import LOOKUP_PATH
 
 # The schema and its docs describe a public contract, so they are readable without a token.
 public = {"authentication_classes": [], "permission_classes": [AllowAny]}
@@ -21,7 +21,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/insights/", include("lookup.insights.urls")),  # before the admin's catch-all
     path("admin/", admin.site.urls),
-    path("api/customer/lookup", CustomerLookupApi.as_view(), name="customer-lookup"),
+    path(LOOKUP_PATH.removeprefix("/"), CustomerLookupApi.as_view(), name="customer-lookup"),
     path("api/schema/", SpectacularAPIView.as_view(**public), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema", **public), name="api-docs"),
     path("healthz", healthz, name="healthz"),
