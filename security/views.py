@@ -49,6 +49,15 @@ class CodeForm(forms.Form):
         return "".join(self.cleaned_data["code"].split())
 
 
+WRONG_CODE = "That code is not valid (or was already used). Try the current one."
+THROTTLED = "Too many wrong codes in a row: wait a few seconds, then enter the current code."
+
+
+def _throttled(user) -> bool:
+    """Whether django-otp's back-off after wrong codes (1 s, 2 s, 4 s, …) refuses any code right now."""
+    return any(not device.verify_is_allowed()[0] for device in devices_for_user(user))
+
+
 def _admin_context(request, **extra):
     return {**admin.site.each_context(request), **extra}
 
@@ -129,13 +138,14 @@ class LoginVerifyView(View):
         if AxesProxyHandler.is_locked(request, credentials):
             return get_lockout_response(request, credentials=credentials)
         form = CodeForm(request.POST)
+        throttled = _throttled(user)
         device = match_token(user, form.cleaned_data["code"]) if form.is_valid() else None
         if device is None:
             # Counts towards the lockout like a wrong password: six digits are guessable otherwise.
             user_login_failed.send(sender=__name__, credentials=credentials, request=request)
             if getattr(request, "axes_locked_out", False):
                 return get_lockout_response(request, credentials=credentials)
-            form.add_error(None, "That code is not valid (or was already used). Try the current one.")
+            form.add_error(None, THROTTLED if throttled else WRONG_CODE)
             return render(request, self.template, _admin_context(request, title="Two-factor sign-in", form=form))
         del request.session[PENDING_KEY]
         auth_login(request, user, backend=pending["backend"])
@@ -217,9 +227,10 @@ class TwoFactorView(View):
             codes = _new_backup_codes(user)
             return self._page(request, backup_codes=codes, done="Two-factor sign-in is on.")
         # Every other action needs a valid code from one of the user's devices.
+        throttled = _throttled(user)
         device = match_token(user, code)
         if device is None:
-            form.add_error("code", "That code is not valid (or was already used).")
+            form.add_error("code", THROTTLED if throttled else WRONG_CODE)
             return self._page(request, status=400, form=form)
         if not user.is_verified():
             otp_login(request, device)
