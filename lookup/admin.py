@@ -1,5 +1,6 @@
 """Admin for lookup tokens (superusers) and the read-only audit trail."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +22,21 @@ def revoke_tokens(modeladmin, request, queryset):
     modeladmin.message_user(request, f"Revoked {revoked} token(s). They are refused from the next request on.")
 
 
+class ApiTokenForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ["name"]
+
+    def clean_name(self) -> str:
+        # The database allows one *active* token per name (a revoked one keeps its name as history).
+        name = self.cleaned_data["name"].strip()
+        if self.instance.pk is None and ApiToken.objects.active().filter(name=name).exists():
+            raise forms.ValidationError(
+                "An active token with this name already exists; revoke it or pick another name."
+            )
+        return name
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     """Create a token (its value is shown once), revoke, see last use. The digest is never shown."""
@@ -29,6 +45,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name"]
     actions = [revoke_tokens]
+    form = ApiTokenForm
     fields = ["name", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["created_at", "last_used_at", "revoked_at"]
 
