@@ -93,6 +93,7 @@ class CustomerAdmin(ImportMixin, ExportActionMixin, admin.ModelAdmin):
     show_full_result_count = False
     paginator = LargeTablePaginator
     show_facets = admin.ShowFacets.NEVER
+    change_form_template = "admin/crm/customer/change_form.html"  # import-export's, plus recent interactions
 
     import_export_change_list_template = "admin/import_export/change_list_import_export.html"
     resource_classes = [CustomerResource]
@@ -154,3 +155,6 @@ class CustomerAdmin(ImportMixin, ExportActionMixin, admin.ModelAdmin):
         # selection; checking only the posted pks is one indexed query.
         posted = [pk for pk in request.POST.getlist("export_items") if pk.isdigit()]
         return self.get_queryset(request).filter(pk__in=posted).values_list("pk", flat=True)
+
+
+from crm import admin_interactions  # noqa: E402,F401 - registers the Interactions admin

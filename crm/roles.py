@@ -12,6 +12,7 @@ SUPPORT_PERMISSIONS = {
     ("crm", "customerphone"): ["view", "add", "change", "delete"],
     ("crm", "tier"): ["view", "add", "change"],
     ("lookup", "lookupevent"): ["view"],
+    ("crm", "interaction"): ["view"],
 }
 
 
