@@ -1,6 +1,7 @@
 """Settings for the CRM and lookup API: one module, switched by environment variables."""
 
 import os
+import re
 from pathlib import Path
 
 import environ
@@ -57,6 +58,7 @@ MIDDLEWARE = [
     "config.browser_middleware.MessageMiddleware",
     # Kept as is: check --deploy looks for it by name, and it costs one header.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "crm.framing.FrameAncestorsMiddleware",  # after X-Frame-Options: a no-op unless DJANGO_FRAME_ANCESTORS is set
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -136,6 +138,21 @@ if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+# SCREEN POP inside the agent desktop's iframe (docs/support.md), opt-in: these origins may
+# frame the screen-pop pages (crm/framing.py); every other page keeps X-Frame-Options: DENY.
+# ------------------------------------------------------------------------------
+FRAME_ANCESTORS = env.list("DJANGO_FRAME_ANCESTORS", default=[])
+for _origin in FRAME_ANCESTORS:
+    if not re.fullmatch(r"https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]+)?", _origin):
+        raise ImproperlyConfigured(
+            f"DJANGO_FRAME_ANCESTORS: {_origin!r} is not an origin such as https://apps.mypurecloud.com"
+        )
+if FRAME_ANCESTORS and env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
+    # A cross-site iframe is sent no SameSite=Lax cookie: the agent could neither sign in nor stay
+    # signed in. SameSite=None needs Secure, which only TLS gives (SESSION_COOKIE_SECURE above).
+    SESSION_COOKIE_SAMESITE = "None"
+    CSRF_COOKIE_SAMESITE = "None"
 
 # AUTH, I18N, STATIC
 # ------------------------------------------------------------------------------

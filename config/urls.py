@@ -21,6 +21,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/insights/", include("lookup.insights_urls")),  # before the admin's catch-all
     path("admin/", admin.site.urls),
+    path("crm/", include("crm.urls")),  # the agent's screen pop
     path("api/customer/lookup", CustomerLookupApi.as_view(), name="customer-lookup"),
     path("api/schema/", SpectacularAPIView.as_view(**public), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema", **public), name="api-docs"),
