@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install lint migrations-check serve bench
+.PHONY: run test install lint migrations-check serve bench system-packages
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,7 +36,11 @@ lint: install
 migrations-check: install
 	DJANGO_SECRET_KEY=migrations-check $(PY) manage.py makemigrations --check --dry-run
 
-test: lint migrations-check
+# Debian packages the suite drives for real: installed when root, else the command is named.
+system-packages:
+	@bash scripts/system-packages.sh
+
+test: system-packages lint migrations-check
 	$(VENV)/bin/pytest
 
 # Not part of `make test`: load benchmark beside the tutorial's Flask service (see README).
