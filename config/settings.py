@@ -205,7 +205,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": [],
-    "DEFAULT_THROTTLE_RATES": {"lookup": env.str("LOOKUP_THROTTLE_RATE", default="6000/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "lookup": env.str("LOOKUP_THROTTLE_RATE", default="6000/min"),
+        "interactions": env.str("INTERACTIONS_THROTTLE_RATE", default="6000/min"),  # two events per conversation
+    },
 }
 
 SPECTACULAR_SETTINGS = {

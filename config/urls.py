@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from lookup.interactions_api import InteractionRecordApi
 from lookup.metrics import metrics_view
 from lookup.views import CustomerLookupApi, healthz
 
@@ -23,6 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("crm/", include("crm.urls")),  # the agent's screen pop
     path("api/customer/lookup", CustomerLookupApi.as_view(), name="customer-lookup"),
+    path("api/interactions", InteractionRecordApi.as_view(), name="interactions"),
     path("api/schema/", SpectacularAPIView.as_view(**public), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema", **public), name="api-docs"),
     path("healthz", healthz, name="healthz"),
