@@ -9,8 +9,8 @@ from django.core.cache import cache
 from django.db import DatabaseError
 
 from crm.models import Interaction
+from lookup.api.throttling import TokenRateThrottle
 from lookup.models import LookupEvent
-from lookup.throttling import TokenRateThrottle
 from tests.test_lookup_api import ALICE_BODY, UNAUTHORIZED_BODY, assert_json
 from tests.test_lookup_api import URL as LOOKUP_URL
 
@@ -241,16 +241,16 @@ def test_database_outage_is_503(api, monkeypatch):
     def down(**kwargs):
         raise DatabaseError("connection refused")
 
-    monkeypatch.setattr("lookup.interactions_api.interaction_record", down)
+    monkeypatch.setattr("lookup.api.interactions.interaction_record", down)
     assert_json(post(api, CUSTOMER_END), 503, b'{"error":"Database unavailable; try again shortly"}')
 
 
 def test_every_request_is_logged_with_its_token(api, anon_api, alice, caplog):
-    with caplog.at_level(logging.INFO, logger="lookup.interactions_api"):
+    with caplog.at_level(logging.INFO, logger="lookup.api.interactions"):
         post(api, CUSTOMER_END)
         post(api, {"conversationId": CONV})
         post(anon_api, CUSTOMER_END)
-    lines = [r.getMessage() for r in caplog.records if r.name == "lookup.interactions_api"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "lookup.api.interactions"]
     assert len(lines) == 3
     assert lines[0].startswith(
         f"interaction recorded token=genesys-test conversation={CONV} event=customer_end outcome=created"

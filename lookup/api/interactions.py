@@ -13,10 +13,11 @@ from rest_framework.views import APIView
 
 from crm.interactions import CREATED, EVENTS, InteractionEvent, interaction_record
 from crm.models import Interaction
-from lookup.authentication import BearerTokenAuthentication
-from lookup.jsonio import FormEncodedJSONParser, JSONParser, JSONRenderer, check_body_size
-from lookup.serializers import ErrorSerializer
-from lookup.throttling import TokenRateThrottle
+from lookup.api.authentication import BearerTokenAuthentication
+from lookup.api.parsers import FormEncodedJSONParser, JSONParser, JSONRenderer, check_body_size
+from lookup.api.schema import ERROR_RESPONSES
+from lookup.api.serializers import ErrorSerializer
+from lookup.api.throttling import TokenRateThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -216,11 +217,8 @@ class InteractionRecordApi(APIView):
         responses={
             201: OpenApiResponse(InteractionResultSerializer, description="The conversation's first event"),
             200: OpenApiResponse(InteractionResultSerializer, description="Merged into the conversation, or a repeat"),
-            400: OpenApiResponse(ErrorSerializer, description="A missing or malformed field, named"),
-            401: OpenApiResponse(ErrorSerializer, description='{"error":"Unauthorized"}'),
-            413: OpenApiResponse(ErrorSerializer, description="Body over 64 KiB"),
-            429: OpenApiResponse(ErrorSerializer, description="Throttled; see Retry-After"),
-            503: OpenApiResponse(ErrorSerializer, description="Database unreachable"),
+            **ERROR_RESPONSES,
+            400: OpenApiResponse(ErrorSerializer, description="A missing or malformed field, named in the message"),
         },
     )
     def post(self, request):
