@@ -22,14 +22,10 @@ class RecentValuesFilter(admin.SimpleListFilter):
     field: str
 
     def lookups(self, request, model_admin):
-        latest = Interaction.objects.order_by("-occurred_at", "-id").values("pk")[:RECENT_VALUES_WINDOW]
-        values = (
-            Interaction.objects.filter(pk__in=latest)
-            .exclude(**{self.field: ""})
-            .order_by(self.field)
-            .values_list(self.field, flat=True)
-            .distinct()
-        )
+        # The latest rows' values, read down the time index and made distinct here: PostgreSQL
+        # plans "DISTINCT ... WHERE id IN (latest 10,000)" as a scan of the whole table.
+        latest = Interaction.objects.order_by("-occurred_at", "-id").values_list(self.field, flat=True)
+        values = sorted({value for value in latest[:RECENT_VALUES_WINDOW] if value})
         choices = [(value, value) for value in values]
         selected = self.value()
         # A value from an older interaction (a bookmarked link) stays selectable.
