@@ -100,6 +100,14 @@ def interaction_record(*, event: InteractionEvent) -> RecordResult:
     else:
         newer = interaction.wrapup_at is None or event.event_time >= interaction.wrapup_at
         fields = _after_call_work_fields(event) if newer else {}
+        # The wrap-up event carries the caller too: it fills what no customer end has yet, so a
+        # wrap-up that arrives first is already matched.
+        known = _customer_end_fields(event)
+        for name in ("ani", "dnis", "direction", "media_type"):
+            if name in known and not getattr(interaction, name):
+                fields[name] = known[name]
+        if fields.get("ani") and interaction.customer_id is None:
+            fields["customer_id"] = _customer_pk_by_ani(fields["ani"])
     times = [
         t for t in (fields.get("ended_at", interaction.ended_at), fields.get("wrapup_at", interaction.wrapup_at)) if t
     ]

@@ -244,3 +244,19 @@ def test_concurrent_events_of_one_customer_keep_the_latest_date(alice):
     assert Interaction.objects.count() == 9
     assert outcomes.count(CREATED) == 9
     assert Interaction.objects.get(conversation_id="conv-shared").wrapup_code == "Resolved"
+
+
+def test_a_wrapup_that_carries_the_caller_matches_before_the_customer_end(alice):
+    interaction_record(event=after_call_work(ani="tel:+15551234567", direction="inbound", media_type="voice"))
+    interaction = Interaction.objects.get()
+    assert (interaction.customer_id, interaction.ani, interaction.direction) == (alice.pk, "+15551234567", "inbound")
+    alice.refresh_from_db()
+    assert alice.last_interaction_date == dt.date(2024, 3, 5)
+    assert interaction_record(event=customer_end()).outcome == UPDATED
+    assert row(Interaction.objects.get())["dnis"] == "tel:+18005550100"
+
+
+def test_a_wrapup_never_overwrites_the_customer_ends_caller(alice, bob):
+    interaction_record(event=customer_end())
+    interaction_record(event=after_call_work(ani="+15559876543"))
+    assert (Interaction.objects.get().customer_id, Interaction.objects.get().ani) == (alice.pk, "+15551234567")
