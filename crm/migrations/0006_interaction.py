@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0003_support_staff_group'),
+        ('crm', '0005_customer_id_history_jobs'),
     ]
 
     operations = [
