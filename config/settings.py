@@ -1,6 +1,7 @@
 """Settings for the CRM and lookup API: one module, switched by environment variables."""
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -81,6 +82,8 @@ MIDDLEWARE = [
     # Edit history: names the admin user behind every change saved during the request.
     "simple_history.middleware.HistoryRequestMiddleware",
     "csp.middleware.CSPMiddleware",
+    # After X-Frame-Options and CSP, so it sees the response first: a no-op unless DJANGO_FRAME_ANCESTORS is set.
+    "crm.framing.FrameAncestorsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -168,6 +171,21 @@ if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+# SCREEN POP inside the agent desktop's iframe (docs/support.md), opt-in: these origins may
+# frame the screen-pop pages (crm/framing.py); every other page keeps X-Frame-Options: DENY.
+# ------------------------------------------------------------------------------
+FRAME_ANCESTORS = env.list("DJANGO_FRAME_ANCESTORS", default=[])
+for _origin in FRAME_ANCESTORS:
+    if not re.fullmatch(r"https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]+)?", _origin):
+        raise ImproperlyConfigured(
+            f"DJANGO_FRAME_ANCESTORS: {_origin!r} is not an origin such as https://apps.mypurecloud.com"
+        )
+if FRAME_ANCESTORS and env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
+    # A cross-site iframe is sent no SameSite=Lax cookie: the agent could neither sign in nor stay
+    # signed in. SameSite=None needs Secure, which only TLS gives (SESSION_COOKIE_SECURE above).
+    SESSION_COOKIE_SAMESITE = "None"
+    CSRF_COOKIE_SAMESITE = "None"
 
 # AUTH, I18N, STATIC
 # ------------------------------------------------------------------------------
@@ -273,7 +291,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": [],
-    "DEFAULT_THROTTLE_RATES": {"lookup": env.str("LOOKUP_THROTTLE_RATE", default="6000/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "lookup": env.str("LOOKUP_THROTTLE_RATE", default="6000/min"),
+        "interactions": env.str("INTERACTIONS_THROTTLE_RATE", default="6000/min"),  # two events per conversation
+    },
 }
 
 SPECTACULAR_SETTINGS = {

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
+from lookup.api.interactions import InteractionRecordApi
 from lookup.api.views import CustomerLookupApi, healthz, metrics_view
 from lookup.contract import LOOKUP_PATH
 
@@ -22,7 +23,9 @@ urlpatterns = [
     path("admin/insights/", include("lookup.insights.urls")),  # before the admin's catch-all
     path("admin/", include("security.urls")),  # sign-in with lockout and two factors, before the admin's own
     path("admin/", admin.site.urls),
+    path("crm/", include("crm.urls")),  # the agent's screen pop
     path(LOOKUP_PATH.removeprefix("/"), CustomerLookupApi.as_view(), name="customer-lookup"),
+    path("api/interactions", InteractionRecordApi.as_view(), name="interactions"),
     path("api/schema/", SpectacularAPIView.as_view(**public), name="api-schema"),
     # The split view serves its start-up script as a file: the CSP allows no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema", **public), name="api-docs"),

@@ -379,3 +379,6 @@ class JobAdmin(admin.ModelAdmin):
             else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )
         return FileResponse(open(path, "rb"), as_attachment=True, filename=job.filename, content_type=content_type)
+
+
+from crm import admin_interactions  # noqa: E402,F401 - registers the Interactions admin

@@ -196,3 +196,59 @@ class Job(models.Model):
         if not self.rows_total:
             return None
         return min(100, int(100 * self.rows_done / self.rows_total))
+
+
+class Interaction(models.Model):
+    """One Genesys conversation, merged from its customer-end and after-call-work events."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    conversation_id = models.CharField("conversation ID", max_length=64, unique=True)
+    # SET_NULL: deleting a customer keeps the conversations; null is an unmatched caller.
+    # db_index=False: the (customer, occurred_at) index below serves the foreign key too.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="interactions", db_index=False
+    )
+    ani = models.CharField("caller number", max_length=32, blank=True, help_text="E.164, or empty when withheld.")
+    dnis = models.CharField("dialled number", max_length=100, blank=True)
+    direction = models.CharField(max_length=10, choices=Direction.choices, blank=True)
+    media_type = models.CharField(max_length=20, blank=True)
+    disconnect_type = models.CharField(max_length=30, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="When the customer left (customer end event).")
+    duration_ms = models.PositiveBigIntegerField("duration (ms)", null=True, blank=True)
+    queue_id = models.CharField("queue", max_length=64, blank=True)
+    agent_id = models.CharField("agent", max_length=64, blank=True, help_text="The Genesys user who wrapped up.")
+    wrapup_code = models.CharField("wrap-up code", max_length=100, blank=True)
+    wrapup_notes = models.TextField("wrap-up notes", blank=True)
+    wrapup_at = models.DateTimeField("wrapped up at", null=True, blank=True)
+    # The latest event's time: orders the lists and gives the customer's last interaction date.
+    occurred_at = models.DateTimeField("time")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            # The changelist's default order, and its date filter.
+            models.Index(fields=["-occurred_at", "-id"], name="crm_inter_occurred_idx"),
+            # The customer page's recent interactions and the matched/unmatched filter.
+            models.Index(fields=["customer", "-occurred_at", "-id"], name="crm_inter_customer_idx"),
+            models.Index(fields=["wrapup_code", "-occurred_at", "-id"], name="crm_inter_wrapup_idx"),
+            models.Index(fields=["queue_id", "-occurred_at", "-id"], name="crm_inter_queue_idx"),
+            # "Who called from this number": the changelist's search by phone.
+            models.Index(fields=["ani", "-occurred_at", "-id"], name="crm_inter_ani_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(started_at__isnull=True)
+                | models.Q(ended_at__isnull=True)
+                | models.Q(started_at__lte=models.F("ended_at")),
+                name="crm_interaction_started_before_ended",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.conversation_id

@@ -11,6 +11,7 @@ SUPPORT_PERMISSIONS = {
     ("crm", "customer"): ["view", "add", "change"],
     ("crm", "customerphone"): ["view", "add", "change", "delete"],
     ("crm", "tier"): ["view", "add", "change"],
+    ("crm", "interaction"): ["view"],
 }
 
 # What apps built on crm grant the group too (lookup: view lookup events), registered from

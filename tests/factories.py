@@ -1,9 +1,10 @@
 """factory_boy factories for tests."""
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from crm.models import Customer, CustomerPhone, Tier
+from crm.models import Customer, CustomerPhone, Interaction, Tier
 from lookup.models import LookupEvent
 
 
@@ -45,3 +46,15 @@ class LookupEventFactory(DjangoModelFactory):
     phone_number = "+15550000000"
     outcome = LookupEvent.Outcome.NOT_FOUND
     duration_ms = 12.5
+
+
+class InteractionFactory(DjangoModelFactory):
+    class Meta:
+        model = Interaction
+
+    conversation_id = factory.Sequence(lambda n: f"conv-{n:08d}")
+    ani = "+15550000000"
+    direction = Interaction.Direction.INBOUND
+    media_type = "voice"
+    duration_ms = 60_000
+    occurred_at = factory.LazyFunction(timezone.now)

@@ -107,10 +107,11 @@ def test_page_query_count_is_bounded(admin_client, token, django_assert_max_num_
     for n in range(25):
         LookupEventFactory(created_at=now - timedelta(hours=2), phone_number=f"+1555000{n:04d}")
     # The first view also rolls up the closed days: savepoint, days, 2 grouped reads and their 2 inserts, release.
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(18):
         first = admin_client.get(INSIGHTS, {"window": "30d"})
-    # session, user, rollups, counts, duration histogram, the percentiles' values, unknown callers, tokens, alerts
-    with django_assert_num_queries(9):
+    # session, user, rollups, counts, duration histogram, the percentiles' values, unknown callers, tokens, alerts,
+    # repeat callers, interactions per tier
+    with django_assert_num_queries(11):
         again = admin_client.get(INSIGHTS, {"window": "30d"})
     assert len(again.context["unknown"]) == 20
     assert (again.context["total"], again.context["latency"]) == (first.context["total"], first.context["latency"])

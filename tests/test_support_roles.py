@@ -25,6 +25,7 @@ def test_group_has_exactly_the_support_permissions():
         ("crm", "delete_customerphone"),
         ("crm", "view_customer"),
         ("crm", "view_customerphone"),
+        ("crm", "view_interaction"),
         ("crm", "view_tier"),
         ("lookup", "view_lookupevent"),
     ]
@@ -46,7 +47,7 @@ def test_create_support_user_recreates_a_missing_group(monkeypatch):
     monkeypatch.setenv("SUPPORT_PW", GOOD_PASSWORD)
     call_command("create_support_user", "sam", "--password-from-env", "SUPPORT_PW", stdout=StringIO())
     group = Group.objects.get(name="Support staff")
-    assert group.permissions.count() == 11
+    assert group.permissions.count() == 12
     assert list(User.objects.get(username="sam").groups.all()) == [group]
 
 
@@ -137,6 +138,6 @@ def test_support_user_gets_403_on_admin_only_pages(support_client, alice, url_na
 def test_support_user_index_lists_only_their_models(support_client):
     response = support_client.get(reverse("admin:index"))
     models = [(app["app_label"], m["object_name"]) for app in response.context["app_list"] for m in app["models"]]
-    assert sorted(models) == [("crm", "Customer"), ("crm", "Tier"), ("lookup", "LookupEvent")]
+    assert sorted(models) == [("crm", "Customer"), ("crm", "Interaction"), ("crm", "Tier"), ("lookup", "LookupEvent")]
     page = response.content.decode()
     assert "API tokens" not in page and "Users" not in page and "Groups" not in page

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from lookup.contract import FLOW_BUDGET_MS
-from lookup.insights import charts, queries
+from lookup.insights import charts, interactions, queries
 from lookup.insights.queries import OUTCOMES, WINDOWS
 
 TOP_UNKNOWN = 20
@@ -78,8 +78,24 @@ def insights_page(request):
         "unknown": _with_add_links(unknown),
         "unknown_url": f"{reverse('insights:unknown-callers')}?{urlencode({'window': window.key})}",
         "alerts": queries.alerts(now, percentiles[99]),
+        **interactions_context(request, since),
     }
     return TemplateResponse(request, "admin/lookup/insights.html", context)
+
+
+def interactions_context(request, since) -> dict:
+    """Repeat callers (more than ?repeat=N interactions in the window) and interactions per tier."""
+    more_than = interactions.repeat_threshold(request.GET.get("repeat"))
+    listed_url = reverse("admin:crm_interaction_changelist")
+    repeat = [
+        {
+            **row,
+            "url": reverse("admin:crm_customer_change", args=[row["customer_id"]]),
+            "list_url": f"{listed_url}?{urlencode({'customer__id__exact': row['customer_id']})}",
+        }
+        for row in interactions.repeat_callers(since, more_than)
+    ]
+    return {"repeat_more_than": more_than, "repeat_callers": repeat, "tiers": interactions.interactions_per_tier(since)}
 
 
 def unknown_callers_page(request):
