@@ -6,11 +6,11 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install lint migrations-check serve bench
+.PHONY: run test install lint migrations-check serve bench system-packages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed
@@ -32,11 +32,16 @@ run: install .env
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 migrations-check: install
 	DJANGO_SECRET_KEY=migrations-check $(PY) manage.py makemigrations --check --dry-run
 
-test: lint migrations-check
+# Debian packages the suite drives for real: installed when root, else the command is named.
+system-packages:
+	@bash scripts/system-packages.sh
+
+test: system-packages lint migrations-check
 	$(VENV)/bin/pytest
 
 # Not part of `make test`: load benchmark beside the tutorial's Flask service (see README).

@@ -25,6 +25,12 @@ if not SECRET_KEY:
             "(`make run` writes a .env with a random key), or set DJANGO_DEBUG=1 for local development."
         )
     SECRET_KEY = "insecure-development-only-key"  # noqa: S105 - DEBUG only, never reaches production
+elif "change-me" in SECRET_KEY.lower() and not DEBUG:
+    # .env.example ships a placeholder; a copied-but-unedited file must not reach production.
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is still the placeholder from .env.example. Replace it with a long random string, "
+        "e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -177,9 +183,9 @@ REST_FRAMEWORK = {
     # Each view states its own authentication; nothing is open by accident.
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["lookup.jsonio.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["lookup.jsonio.JSONParser"],
-    "EXCEPTION_HANDLER": "lookup.errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["lookup.api.parsers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["lookup.api.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "lookup.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": [],
