@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from lookup.api.views import CustomerLookupApi, healthz
+from lookup.api.views import CustomerLookupApi, CustomerLookupByIdApi, healthz
 from lookup.metrics import metrics_view
 
 # The schema and its docs describe a public contract, so they are readable without a token.
@@ -22,6 +22,7 @@ urlpatterns = [
     path("admin/insights/", include("lookup.insights.urls")),  # before the admin's catch-all
     path("admin/", admin.site.urls),
     path("api/customer/lookup", CustomerLookupApi.as_view(), name="customer-lookup"),
+    path("api/customer/lookup-by-id", CustomerLookupByIdApi.as_view(), name="customer-lookup-by-id"),
     path("api/schema/", SpectacularAPIView.as_view(**public), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema", **public), name="api-docs"),
     path("healthz", healthz, name="healthz"),
