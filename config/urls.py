@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import AllowAny
 
 from lookup.api.interactions import InteractionRecordApi
-from lookup.api.views import CustomerLookupApi, healthz, metrics_view
+from lookup.api.views import CustomerLookupApi, CustomerLookupByIdApi, healthz, metrics_view
 from lookup.contract import LOOKUP_PATH
 
 # The schema and its docs describe a public contract, so they are readable without a token.
@@ -26,6 +26,7 @@ urlpatterns = [
     path("crm/", include("crm.urls")),  # the agent's screen pop
     path(LOOKUP_PATH.removeprefix("/"), CustomerLookupApi.as_view(), name="customer-lookup"),
     path("api/interactions", InteractionRecordApi.as_view(), name="interactions"),
+    path("api/customer/lookup-by-id", CustomerLookupByIdApi.as_view(), name="customer-lookup-by-id"),
     path("api/schema/", SpectacularAPIView.as_view(**public), name="api-schema"),
     # The split view serves its start-up script as a file: the CSP allows no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema", **public), name="api-docs"),

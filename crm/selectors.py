@@ -70,3 +70,45 @@ def customer_search_filter(term: str) -> Q:
         owners = list(CustomerPhone.objects.filter(number=e164).values_list("customer_id", flat=True))
         match |= Q(pk__in=owners)
     return match
+
+
+# A customer number typed on a keypad: digits only, so the letters of the prefix are added back.
+CUSTOMER_ID_PREFIX = "CUST-"
+MAX_CUSTOMER_ID_LENGTH = Customer._meta.get_field("customer_id").max_length
+
+
+def customer_id_candidates(typed: str) -> list[str]:
+    """The stored spellings a typed customer number may mean: as typed, upper case, and digits with the prefix."""
+    text = typed.strip()
+    if not text or len(text) > MAX_CUSTOMER_ID_LENGTH:
+        return []
+    candidates = [text, text.upper()]
+    if text.isdigit():
+        candidates.append(CUSTOMER_ID_PREFIX + text)  # 001 -> CUST-001
+    return list(dict.fromkeys(candidates))
+
+
+def customer_by_customer_id(typed: str | None, *, using: str | None = None) -> Caller | None:
+    """The customer with this customer number (any case, prefix optional for digits), or None: one indexed query."""
+    candidates = customer_id_candidates(typed or "")
+    if not candidates:
+        return None
+    rows = {
+        row.customer_id: row
+        for row in Customer.objects.using(using or router.db_for_read(Customer))
+        .select_related("tier")
+        .filter(customer_id__in=candidates)
+        .order_by()
+    }
+    customer = next((rows[c] for c in candidates if c in rows), None)  # as typed wins over a case variant
+    if customer is None:
+        return None
+    last = customer.last_interaction_date
+    return Caller(
+        customer.pk,
+        customer.customer_id,
+        customer.first_name,
+        customer.last_name,
+        customer.tier.name,
+        str(last) if last else "",
+    )

@@ -3,6 +3,12 @@
 import os
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+# Property tests check what, not how fast: on a shared 2-core CI machine a slow example is noise.
+hypothesis_settings.register_profile("crm", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("crm")
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests
 # make beside it are safe (one thread), so Django's async guard is switched off.

@@ -242,6 +242,16 @@ def test_probe_executes_the_exported_action_against_gunicorn(alice, bob, token, 
             "Fix: Remove the spaces around the token in the credential field `token`.",
         ]
 
+        # A caller who typed the digits of their customer number: the lookup-by-id action.
+        ok, lines, _ = probe("--url", url, "--token", token, "--customer-id", "001")
+        assert ok and lines[1] == f"Request: POST {url}/api/customer/lookup-by-id"
+        assert lines[4] == 'Body: {"customerId": "001"}' and lines[-9:] == ALICE_ACTION_LINES
+        ok, lines, _ = probe("--url", url, "--token", token, "--customer-id", "999")
+        assert ok and lines[-1] == (
+            'Prompt: "Sorry, we could not find that customer number. Please enter it again, then press the pound '
+            'key." -> asks again, then general queue'
+        )
+
         # An exported file is executed as it is.
         exported = tmp_path / "action.json"
         call_command("genesys_action", "--base-url", url, "-o", str(exported), stderr=StringIO())

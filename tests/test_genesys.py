@@ -434,12 +434,19 @@ def test_node_body_placeholder_is_replaced_with_an_escaped_number():
     assert json.loads(render_node_body(body, 'x"y')) == {"phoneNumber": 'x"y'}
 
 
-def test_readme_node_json_is_the_tutorial_node_and_works():
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Connect Genesys Cloud", 1)[1].split("\n## ", 1)[0]
+def test_docs_node_json_is_the_tutorial_node_and_says_it_cannot_be_imported():
+    docs = (ROOT / "docs" / "genesys.md").read_text()
+    section = docs.split("### The tutorial's node is not an importable action", 1)[1].split("\n## ", 1)[0]
+    assert "cannot be\nimported anywhere" in section and "**Get\nExternal Contact**" in section
     node = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
     config = node_configuration(node)
     tutorial = TUTORIAL_NODE["configuration"]
     assert (config["timeout"], config["responseMapping"], config["body"]) == (3000, MAPPING, tutorial["body"])
     assert (node["type"], node["edges"]) == ("GetExternalContactAction", TUTORIAL_NODE["edges"])
     assert 'Prompt: "Hello Alice, welcome back. We see you are a Gold tier member." -> VIP queue' in section
+
+
+def test_readme_points_the_contact_center_engineer_at_docs_genesys():
+    readme = (ROOT / "README.md").read_text()
+    assert "`docs/genesys.md` is for the contact-center engineer" in readme
+    assert "GetExternalContactAction" not in readme  # the node and its story live in docs/genesys.md

@@ -14,6 +14,16 @@ class LookupRequestSerializer(serializers.Serializer):
     )
 
 
+class LookupByIdRequestSerializer(serializers.Serializer):
+    """Body of POST /api/customer/lookup-by-id (documentation; the view validates by hand)."""
+
+    customerId = serializers.CharField(
+        allow_null=True,
+        allow_blank=True,
+        help_text="The customer number the caller typed: CUST-001, cust-001, or the digits 001.",
+    )
+
+
 class CustomerDataSerializer(serializers.Serializer):
     """The `data` object of a successful lookup."""
 

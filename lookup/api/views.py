@@ -16,13 +16,13 @@ from rest_framework.views import APIView
 
 from crm.models import Customer
 from crm.phones import normalize_phone
-from crm.selectors import customer_by_phone
+from crm.selectors import customer_by_customer_id, customer_by_phone
 from lookup.api.authentication import BearerTokenAuthentication
 from lookup.api.envelope import NOT_FOUND_ENVELOPE, caller_envelope
 from lookup.api.errors import DATABASE_UNAVAILABLE, MESSAGES, json_error
 from lookup.api.parsers import FormEncodedJSONParser, JSONParser, JSONRenderer, check_body_size
 from lookup.api.schema import LOOKUP_RESPONSES
-from lookup.api.serializers import LookupRequestSerializer
+from lookup.api.serializers import LookupByIdRequestSerializer, LookupRequestSerializer
 from lookup.api.throttling import TokenRateThrottle
 from lookup.audit import record_lookup
 from lookup.contract import REPLICA_FAILED_HINT, REPLICA_OK_HINT
@@ -32,6 +32,7 @@ from lookup.models import LookupEvent
 logger = logging.getLogger(__name__)
 
 MISSING_FIELD = "Missing phoneNumber field"
+MISSING_CUSTOMER_ID = "Missing customerId field"
 Outcome = LookupEvent.Outcome
 # Refused requests that still belong in the audit trail.
 AUDITED_ERRORS = {
@@ -131,6 +132,36 @@ class CustomerLookupApi(APIView):
             customer_id=customer_id,
             duration_ms=(time.perf_counter() - started) * 1000,
         )
+
+
+class CustomerLookupByIdApi(CustomerLookupApi):
+    """Callers whose number is unknown type their customer number: the same envelope, auth, throttle and audit."""
+
+    http_method_names = ["post", "options"]
+
+    @extend_schema(
+        operation_id="customer_lookup_by_id",
+        summary="Look up a customer by the customer number the caller typed",
+        request=LookupByIdRequestSerializer,
+        responses=LOOKUP_RESPONSES,
+    )
+    def post(self, request):
+        body = request.data
+        if not isinstance(body, dict):
+            raise exceptions.ParseError('Request body must be a JSON object such as {"customerId": "CUST-001"}')
+        if "customerId" not in body:
+            raise exceptions.ParseError(MISSING_CUSTOMER_ID)
+        raw = body["customerId"]
+        if raw is not None and not isinstance(raw, str):
+            raise exceptions.ParseError("customerId must be a string or null")
+        caller = customer_by_customer_id(raw, using=router.db_for_read(Customer, **{REPLICA_OK_HINT: True}))
+        if caller is not None:
+            outcome, envelope = Outcome.SUCCESS, caller_envelope(caller)
+        else:
+            # No digits at all is the by-id form of "no usable number".
+            outcome, envelope = (Outcome.NOT_FOUND if (raw or "").strip() else Outcome.NO_NUMBER), NOT_FOUND_ENVELOPE
+        self.audit(outcome, customer_id=caller.pk if caller else None)
+        return HttpResponse(orjson.dumps(envelope), content_type=JSONRenderer.media_type)
 
 
 def healthz(request):

@@ -1,0 +1,179 @@
+"""genesys_bundle: the files, the Terraform parsed and checked against the provider's documentation."""
+
+import json
+import re
+from io import StringIO
+
+import hcl2
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from genesys.bundle import PROVIDER_VERSION
+from tests.servers import ROOT
+
+DATA = ROOT / "tests" / "data" / "genesys"
+
+# Arguments per resource, from the genesyscloud provider's docs/resources/<name>.md ("Schema": Required /
+# Optional) at v1.84.1 (MyPureCloud/terraform-provider-genesyscloud@f955430e6bd4). Read-only `id` left out.
+DOCUMENTED = {
+    "genesyscloud_integration_credential": {"required": {"credential_type_name"}, "optional": {"fields", "name"}},
+    "genesyscloud_integration": {"required": {"integration_type"}, "optional": {"config", "intended_state"}},
+    "genesyscloud_integration_action": {
+        "required": {"category", "contract_input", "contract_output", "integration_id", "name"},
+        "optional": {"config_request", "config_response", "config_timeout_seconds", "function_config", "secure"},
+    },
+    "genesyscloud_flow": {
+        "required": {"filepath"},
+        "optional": {"force_unlock", "name", "substitutions", "type", "update_trigger_hash"},
+    },
+}
+BLOCKS = {
+    ("genesyscloud_integration", "config"): {"advanced", "credentials", "name", "notes", "properties"},
+    ("genesyscloud_integration_action", "config_request"): {
+        "headers",
+        "request_template",
+        "request_type",
+        "request_url_template",
+    },
+    ("genesyscloud_integration_action", "config_response"): {
+        "success_template",
+        "translation_map",
+        "translation_map_defaults",
+    },
+}
+
+
+def unquote(text: str) -> str:
+    """python-hcl2 keeps the quotes of labels and string literals."""
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
+
+
+@pytest.fixture
+def bundle(tmp_path):
+    """The bundle written for https://crm.example.com; (folder, stdout)."""
+    out = StringIO()
+    call_command(
+        "genesys_bundle",
+        "--base-url",
+        "https://crm.example.com",
+        "-o",
+        str(tmp_path / "b"),
+        stdout=out,
+        stderr=StringIO(),
+    )
+    return tmp_path / "b", out.getvalue()
+
+
+def command_output(name: str, *args: str) -> str:
+    out = StringIO()
+    call_command(name, *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_bundle_has_the_two_actions_the_flow_and_the_terraform(bundle):
+    folder, stdout = bundle
+    assert stdout.splitlines() == [
+        str(folder / "actions/lookup-by-phone.json"),
+        str(folder / "actions/lookup-by-id.json"),
+        str(folder / "flow.yaml"),
+        str(folder / "main.tf"),
+    ]
+    assert (folder / "actions/lookup-by-phone.json").read_text() == command_output(
+        "genesys_action", "--base-url", "https://crm.example.com"
+    )
+    assert (folder / "actions/lookup-by-id.json").read_text() == command_output(
+        "genesys_action", "--base-url", "https://crm.example.com", "--kind", "by-id"
+    )
+    assert (folder / "flow.yaml").read_text() == command_output("genesys_flow", "--placeholders")
+    assert (folder / "main.tf").read_text() == (DATA / "bundle" / "main.tf").read_text()  # golden file
+
+
+def resources(document: dict) -> dict:
+    """(type, label) -> arguments."""
+    found = {}
+    for entry in document["resource"]:
+        for kind, labelled in entry.items():
+            for label, body in labelled.items():
+                found[(unquote(kind), unquote(label))] = body
+    return found
+
+
+def test_every_resource_argument_is_documented_by_the_provider(bundle):
+    folder, _ = bundle
+    document = hcl2.loads((folder / "main.tf").read_text())
+    found = resources(document)
+    assert sorted(found) == [
+        ("genesyscloud_flow", "crm_lookup"),
+        ("genesyscloud_integration", "crm_lookup"),
+        ("genesyscloud_integration_action", "lookup_by_id"),
+        ("genesyscloud_integration_action", "lookup_by_phone"),
+        ("genesyscloud_integration_credential", "crm_lookup"),
+    ]
+    for (kind, label), body in found.items():
+        arguments = set(body) - {"__is_block__"}
+        spec = DOCUMENTED[kind]
+        assert spec["required"] <= arguments, (kind, label)
+        assert arguments <= spec["required"] | spec["optional"], (kind, label)
+        for (block_kind, block), allowed in BLOCKS.items():
+            if block_kind == kind and block in body:
+                (inner,) = body[block]
+                assert set(inner) - {"__is_block__"} <= allowed, (kind, block)
+    integration = found[("genesyscloud_integration", "crm_lookup")]
+    assert unquote(integration["integration_type"]) == "custom-rest-actions"
+    assert integration["config"][0]["credentials"] == {
+        "basicAuth": "${genesyscloud_integration_credential.crm_lookup.id}"
+    }
+    request = found[("genesyscloud_integration_action", "lookup_by_phone")]["config_request"][0]
+    assert request["request_type"] == "${local.lookup_by_phone.config.request.requestType}"
+    provider = document["terraform"][0]["required_providers"][0]["genesyscloud"]
+    assert (unquote(provider["source"]), unquote(provider["version"])) == ("mypurecloud/genesyscloud", "~> 1.84")
+    assert PROVIDER_VERSION == "1.84.1"
+
+
+def test_the_token_is_a_sensitive_variable_and_in_no_file(bundle, token):
+    folder, _ = bundle
+    document = hcl2.loads((folder / "main.tf").read_text())
+    variables = {unquote(name): body for entry in document["variable"] for name, body in entry.items()}
+    assert variables["lookup_token"]["sensitive"] is True and "default" not in variables["lookup_token"]
+    credential = resources(document)[("genesyscloud_integration_credential", "crm_lookup")]
+    assert credential["fields"] == {"token": "${var.lookup_token}"}
+    for path in folder.rglob("*"):
+        if path.is_file():
+            assert token not in path.read_text()
+
+
+def test_terraform_reads_what_the_bundle_holds(bundle):
+    folder, _ = bundle
+    text = (folder / "main.tf").read_text()
+    document = hcl2.loads(text)
+    # Every file() the configuration reads is in the bundle, and every local.X.path it uses exists there.
+    for match in re.finditer(r'file\("\$\{path\.module\}/([^"]+)"\)', text):
+        assert (folder / match[1]).is_file()
+    actions = {
+        "lookup_by_phone": json.loads((folder / "actions/lookup-by-phone.json").read_text()),
+        "lookup_by_id": json.loads((folder / "actions/lookup-by-id.json").read_text()),
+    }
+    for label, path in re.findall(r"local\.(lookup_by_\w+)\.([\w.]+)", text):
+        value = actions[label]
+        for part in path.split("."):
+            value = value[part]
+    # The flow's substitutions are exactly its {{placeholders}}.
+    flow = (folder / "flow.yaml").read_text()
+    substitutions = resources(document)[("genesyscloud_flow", "crm_lookup")]["substitutions"]
+    assert set(substitutions) == set(re.findall(r"\{\{(\w+)\}\}", flow))
+    assert resources(document)[("genesyscloud_flow", "crm_lookup")]["filepath"] == '"${path.module}/flow.yaml"'
+
+
+def test_bad_base_url_and_a_file_in_the_way_are_command_errors(tmp_path):
+    with pytest.raises(CommandError) as error:
+        call_command("genesys_bundle", "--base-url", "crm.example.com", "-o", str(tmp_path / "b"), stdout=StringIO())
+    assert (
+        str(error.value) == "--base-url must be an http(s) URL such as https://crm.example.com, not 'crm.example.com'."
+    )
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(CommandError) as error:
+        call_command(
+            "genesys_bundle", "--base-url", "https://x.example", "-o", str(tmp_path / "file"), stdout=StringIO()
+        )
+    assert str(error.value) == f"{tmp_path / 'file'} exists and is not a folder."
