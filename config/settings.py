@@ -27,6 +27,12 @@ if not SECRET_KEY:
             "(`make run` writes a .env with a random key), or set DJANGO_DEBUG=1 for local development."
         )
     SECRET_KEY = "insecure-development-only-key"  # noqa: S105 - DEBUG only, never reaches production
+elif "change-me" in SECRET_KEY.lower() and not DEBUG:
+    # .env.example ships a placeholder; a copied-but-unedited file must not reach production.
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is still the placeholder from .env.example. Replace it with a long random string, "
+        "e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -43,8 +49,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "phonenumber_field",
     "import_export",
+    "simple_history",
+    "django_tasks",
+    "django_tasks_db",
     "crm",
     "lookup",
+    "genesys",
     "axes",  # login lockout (SECURITY block below)
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -68,6 +78,8 @@ MIDDLEWARE = [
     "config.browser_middleware.MessageMiddleware",
     # Kept as is: check --deploy looks for it by name, and it costs one header.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Edit history: names the admin user behind every change saved during the request.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -104,7 +116,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Fail fast when PostgreSQL is unreachable (503 well inside the flow's 3 s budget; libpq's
+    # Fail fast when PostgreSQL is unreachable (503 well inside the flow's budget, lookup.contract.FLOW_BUDGET_MS; libpq's
     # minimum is 2 s), and test a persistent connection before reuse so a restarted
     # database costs no failed request.
     DATABASES["default"]["OPTIONS"] = {"connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=2)}
@@ -113,6 +125,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # statement after 5 runs, so the lookup's three statements skip parsing and planning.
         DATABASES["default"]["OPTIONS"] |= {"server_side_binding": True, "prepare_threshold": 5}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=True)
+    # Behind PgBouncer in transaction mode a server-side cursor cannot outlive its transaction.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DB_DISABLE_SERVER_SIDE_CURSORS", default=False)
 if env.str("DATABASE_REPLICA_URL", default=""):
     # Lookups may read customers from a replica (design §10); see config/routers.py.
     DATABASES["replica"] = {**env.db("DATABASE_REPLICA_URL"), "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"]}
@@ -121,6 +135,10 @@ if env.str("DATABASE_REPLICA_URL", default=""):
             if key in DATABASES["default"]:
                 DATABASES["replica"][key] = DATABASES["default"][key]
     DATABASE_ROUTERS = ["config.routers.LookupReplicaRouter"]
+# Replica reads fail safe (config/routers.py): lagging more than this, or unreachable, sends
+# lookups to the primary; each process checks the replica once per DATABASE_REPLICA_CHECK_MS.
+DATABASE_REPLICA_MAX_LAG_MS = env.int("DATABASE_REPLICA_MAX_LAG_MS", default=1000)
+DATABASE_REPLICA_CHECK_MS = env.int("DATABASE_REPLICA_CHECK_MS", default=500)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # CACHE: shared by all workers and instances through Redis when REDIS_URL is set (throttles).
@@ -241,14 +259,17 @@ LOOKUP_SECRET = env.str("LOOKUP_SECRET", default="")
 # Audit rows are written in batches at most this many ms after their lookup (0: one INSERT
 # per lookup, inline). Only a killed worker loses its last interval (README "Performance").
 LOOKUP_AUDIT_FLUSH_MS = env.int("LOOKUP_AUDIT_FLUSH_MS", default=100)
+# Each batched row is also appended to a per-worker spool file there until committed, so a
+# killed worker loses none (lookup/audit.py). Default: a folder per database under the temp dir.
+LOOKUP_AUDIT_SPOOL_DIR = env.str("LOOKUP_AUDIT_SPOOL_DIR", default="")
 
 REST_FRAMEWORK = {
     # Each view states its own authentication; nothing is open by accident.
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["lookup.jsonio.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["lookup.jsonio.JSONParser"],
-    "EXCEPTION_HANDLER": "lookup.errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["lookup.api.parsers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["lookup.api.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "lookup.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": [],
@@ -264,6 +285,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# BACKGROUND JOBS: large imports and exports (docs/operations.md "Background jobs")
+# ------------------------------------------------------------------------------
+# django-tasks with its database backend: `python manage.py db_worker` runs them, no extra server.
+TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
+# Uploaded imports and finished exports; never served as static files (downloads check permissions).
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
+CRM_IMPORT_MAX_FILE_MB = env.int("CRM_IMPORT_MAX_FILE_MB", default=100)
+CRM_IMPORT_MAX_CELL_CHARS = env.int("CRM_IMPORT_MAX_CELL_CHARS", default=10_000)
+# Files up to this size are previewed and imported inside the request (well under a second).
+CRM_INLINE_IMPORT_BYTES = env.int("CRM_INLINE_IMPORT_BYTES", default=64 * 1024)
+CRM_JOB_KEEP_DAYS = env.int("CRM_JOB_KEEP_DAYS", default=7)
 
 # METRICS: GET /metrics in the Prometheus text format (README "Metrics and insights").
 # ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from crm.admin import CustomerAdmin
 from crm.models import Customer
 from lookup.models import ApiToken, LookupEvent
+from lookup.services import token_create
 
 
 @admin.action(description="Revoke selected tokens")
@@ -59,9 +60,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return  # nothing editable on an existing token
-        raw = ApiToken.generate_raw()
-        obj.set_raw(raw)
-        super().save_model(request, obj, form, change)
+        # The one way tokens are made (the commands use it too); the admin goes on with obj.
+        token, raw = token_create(name=obj.name)
+        obj.pk, obj.digest, obj.created_at = token.pk, token.digest, token.created_at
+        obj._state.adding, obj._state.db = False, token._state.db
         messages.warning(
             request,
             format_html(

@@ -8,11 +8,11 @@ import sys
 import pytest
 from django.core.cache import cache
 
-from config.routers import LookupReplicaRouter, replica_reads
+from config.routers import LookupReplicaRouter
 from crm.models import Customer
+from lookup.api.throttling import TokenRateThrottle
 from lookup.models import ApiToken
 from lookup.services import token_create
-from lookup.throttling import TokenRateThrottle
 from tests.servers import ROOT
 from tests.test_lookup_api import ALICE_BODY, URL, assert_json, post
 
@@ -115,13 +115,33 @@ def test_throttle_key_is_the_token_name_or_the_client_ip(rf):
 
 def test_router_sends_only_marked_reads_to_the_replica():
     router = LookupReplicaRouter()
+    router.monitor.pid = os.getpid()  # no checker thread: the state is set by hand
+    router.monitor._set("ok", 0.0, "")
     assert router.db_for_read(Customer) is None  # default
-    with replica_reads():
-        assert router.db_for_read(Customer) == "replica"
-        assert router.db_for_write(Customer) == "default"
+    assert router.db_for_read(Customer, replica_ok=True) == "replica"  # the lookup's hint
+    assert router.db_for_write(Customer, replica_ok=True) == "default"
     assert router.db_for_read(ApiToken) is None
     assert router.allow_migrate("default", "crm") is True
     assert router.allow_migrate("replica", "crm") is False
+
+
+class RecordingRouter:
+    """Remembers every read the app asks a router about; leaves the choice to the default."""
+
+    reads: list = []
+
+    def db_for_read(self, model, **hints):
+        self.reads.append((model._meta.label, hints.get("replica_ok", False)))
+
+
+def test_lookup_lets_the_configured_router_choose_its_customer_read(api, alice, settings):
+    RecordingRouter.reads = []
+    settings.DATABASE_ROUTERS = [f"{__name__}.RecordingRouter"]
+    assert_json(post(api, {"phoneNumber": "+15551234567"}), 200, ALICE_BODY)
+    # The customer query offers the replica; the token check reads the primary (revocation acts at once).
+    assert ("crm.Customer", True) in RecordingRouter.reads
+    assert ("lookup.ApiToken", False) in RecordingRouter.reads
+    assert ("lookup.ApiToken", True) not in RecordingRouter.reads
 
 
 # -- settings switched by the environment (fresh processes) ----------------------------
@@ -184,3 +204,18 @@ def test_default_env_uses_local_memory_and_one_database():
     env = {"DJANGO_SECRET_KEY": "x", "DATABASE_URL": "sqlite:////tmp/crm-settings-test.sqlite3"}
     out = run_manage("shell", "-v0", "-c", SHOW, env=env).stdout.splitlines()
     assert out[:3] == ["django.core.cache.backends.locmem.LocMemCache", "['default']", "[]"]
+
+
+def test_throttle_fails_open_when_the_cache_is_unreachable(api, alice, three_per_minute, monkeypatch, caplog):
+    from prometheus_client import REGISTRY
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(cache, "incr", unreachable)
+    monkeypatch.setattr(cache, "add", unreachable)
+    before = REGISTRY.get_sample_value("lookup_throttle_fail_open_total") or 0
+    for _ in range(5):  # over the limit of three: still answered
+        assert_json(post(api, {"phoneNumber": "+15551234567"}), 200, ALICE_BODY)
+    assert REGISTRY.get_sample_value("lookup_throttle_fail_open_total") - before == 5
+    assert "throttle failed open: the cache is unreachable (ConnectionError)" in caplog.text

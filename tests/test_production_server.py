@@ -5,6 +5,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from contextlib import ExitStack
 from http.client import HTTPConnection
 from urllib.parse import urlsplit
@@ -98,7 +99,7 @@ def test_behind_tls_proxy_redirects_plain_http_but_not_healthz(alice, token):
         health = get_no_redirect(url, "/healthz", {})
         plain = get_no_redirect(url, path, auth)
         proxied = get_no_redirect(url, path, {**auth, "X-Forwarded-Proto": "https"})
-    assert (health[0], health[2]) == (200, b'{"status": "ok"}')
+    assert (health[0], health[2]) == (200, b'{"status":"ok"}')
     assert plain[0] == 301
     assert plain[1]["Location"] == f"https://{urlsplit(url).netloc}{path}"
     assert (proxied[0], proxied[2]) == (200, ALICE_BODY)
@@ -161,6 +162,11 @@ def test_lookup_reads_customers_from_the_replica_and_writes_audit_to_default(ali
     with sqlite3.connect(replica) as db:
         db.execute("UPDATE crm_customer SET first_name = 'Replica' WHERE customer_id = 'CUST-001'")
     with gunicorn(workers=1, env={"DATABASE_REPLICA_URL": f"sqlite:///{replica}"}) as (url, _):
+        # Until its first health check the replica is not trusted (config/routers.py).
+        deadline = time.monotonic() + 10
+        while json.loads(http("GET", f"{url}/healthz")[2])["replica"]["state"] != "ok":
+            assert time.monotonic() < deadline, "the replica never became healthy"
+            time.sleep(0.05)
         status, _, body = lookup(url, token, "+15551234567")
     assert status == 200
     assert json.loads(body)["data"]["firstName"] == "Replica"

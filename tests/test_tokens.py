@@ -145,6 +145,20 @@ def test_admin_creates_token_and_shows_it_once(admin_client):
     assert token_digest(raw) not in change.content.decode()
 
 
+def test_admin_creates_tokens_through_the_service(admin_client, monkeypatch):
+    made = []
+
+    def spy(**kwargs):
+        made.append(kwargs)
+        return token_create(**kwargs)
+
+    monkeypatch.setattr("lookup.admin.token_create", spy)
+    response = admin_client.post(reverse("admin:lookup_apitoken_add"), {"name": "genesys-prod"})
+    assert (response.status_code, response["Location"]) == (302, reverse("admin:lookup_apitoken_changelist"))
+    assert made == [{"name": "genesys-prod"}]
+    assert list(ApiToken.objects.values_list("name", flat=True)) == ["genesys-prod"]
+
+
 def test_admin_duplicate_token_name_is_form_error(admin_client):
     token_create(name="genesys-prod")
     response = admin_client.post(reverse("admin:lookup_apitoken_add"), {"name": "genesys-prod"})

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.commands import OneLineUsageErrors, int_in_range
-from lookup import rollup
+from lookup.insights import rollup
 from lookup.models import LookupEvent
 
 # A hundred years: anything longer keeps everything, and timedelta overflows at 999,999,999 days.

@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from crm.commands import OneLineUsageErrors, int_in_range
-from lookup import rollup
+from lookup.insights import rollup
 from lookup.models import LookupEvent
 
 TOKEN_NAME = "seed"

@@ -1,0 +1,165 @@
+"""The HTTP endpoints of the lookup app: the caller lookup, the health check and the metrics scrape."""
+
+import hmac
+import logging
+import time
+
+import orjson
+from django.conf import settings
+from django.db import DatabaseError, connection, router
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from rest_framework import exceptions, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.views import APIView
+
+from crm.models import Customer
+from crm.phones import normalize_phone
+from crm.selectors import customer_by_phone
+from lookup.api.authentication import BearerTokenAuthentication
+from lookup.api.envelope import NOT_FOUND_ENVELOPE, caller_envelope
+from lookup.api.errors import DATABASE_UNAVAILABLE, MESSAGES, json_error
+from lookup.api.parsers import FormEncodedJSONParser, JSONParser, JSONRenderer, check_body_size
+from lookup.api.schema import LOOKUP_RESPONSES
+from lookup.api.serializers import LookupRequestSerializer
+from lookup.api.throttling import TokenRateThrottle
+from lookup.audit import record_lookup
+from lookup.contract import REPLICA_FAILED_HINT, REPLICA_OK_HINT
+from lookup.metrics import exposition
+from lookup.models import LookupEvent
+
+logger = logging.getLogger(__name__)
+
+MISSING_FIELD = "Missing phoneNumber field"
+Outcome = LookupEvent.Outcome
+# Refused requests that still belong in the audit trail.
+AUDITED_ERRORS = {
+    status.HTTP_400_BAD_REQUEST: Outcome.BAD_REQUEST,
+    status.HTTP_401_UNAUTHORIZED: Outcome.UNAUTHORIZED,
+    status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: Outcome.BAD_REQUEST,
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: Outcome.BAD_REQUEST,
+}
+
+
+class CustomerLookupApi(APIView):
+    """Who is calling? The caller's number in any format; the answer in the Architect envelope."""
+
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser, FormEncodedJSONParser]
+    renderer_classes = [JSONRenderer]
+    throttle_classes = [TokenRateThrottle]
+    throttle_scope = "lookup"
+
+    def perform_content_negotiation(self, request, force=False):
+        """JSON whatever the Accept header says: the flow maps JSON, and there is nothing else to offer."""
+        renderer = self.renderer_classes[0]()
+        return renderer, renderer.media_type
+
+    def initial(self, request, *args, **kwargs):
+        self.started = time.perf_counter()
+        super().initial(request, *args, **kwargs)  # authentication first: the body is not read before it
+        check_body_size(request)
+
+    @extend_schema(
+        operation_id="customer_lookup",
+        summary="Look up a caller by phone number",
+        request=LookupRequestSerializer,
+        responses=LOOKUP_RESPONSES,
+    )
+    def post(self, request):
+        body = request.data
+        if not isinstance(body, dict):
+            raise exceptions.ParseError('Request body must be a JSON object such as {"phoneNumber": "+15551234567"}')
+        if "phoneNumber" not in body:
+            raise exceptions.ParseError(MISSING_FIELD)
+        raw = body["phoneNumber"]
+        if raw is not None and not isinstance(raw, str):
+            raise exceptions.ParseError("phoneNumber must be a string or null")
+        return self.lookup(request, raw)
+
+    @extend_schema(
+        operation_id="customer_lookup_get",
+        summary="Look up a caller by phone number (query string)",
+        parameters=[OpenApiParameter("phoneNumber", str, required=True, description="The caller, in any format.")],
+        responses=LOOKUP_RESPONSES,
+    )
+    def get(self, request):
+        if "phoneNumber" not in request.query_params:
+            raise exceptions.ParseError(MISSING_FIELD)
+        return self.lookup(request, request.query_params["phoneNumber"])
+
+    def lookup(self, request, raw: str | None) -> HttpResponse:
+        e164 = normalize_phone(raw)
+        caller = None
+        if e164:
+            # The customer query may read from a replica: the configured router decides (design §10).
+            alias = router.db_for_read(Customer, **{REPLICA_OK_HINT: True})
+            try:
+                caller = customer_by_phone(e164, using=alias)
+            except DatabaseError as error:
+                if alias in (None, "default"):
+                    raise
+                # The replica failed under this lookup: the router marks it down and names the primary.
+                caller = customer_by_phone(e164, using=router.db_for_read(Customer, **{REPLICA_FAILED_HINT: error}))
+        if caller is not None:
+            outcome, body = Outcome.SUCCESS, caller_envelope(caller)
+        else:
+            outcome, body = (Outcome.NOT_FOUND if e164 else Outcome.NO_NUMBER), NOT_FOUND_ENVELOPE
+        self.audit(outcome, phone_number=e164, customer_id=caller.pk if caller else None)
+        # The envelope is final: rendered here rather than through DRF's template-response path.
+        return HttpResponse(orjson.dumps(body), content_type=JSONRenderer.media_type)
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        outcome = AUDITED_ERRORS.get(response.status_code)
+        if outcome is not None:
+            try:
+                self.audit(outcome)
+            except DatabaseError:
+                # The caller still gets its 4xx; a lost audit row must not turn it into a 5xx.
+                logger.exception("could not record a %s lookup event", outcome)
+        return response
+
+    def audit(self, outcome: str, *, phone_number: str | None = None, customer_id: int | None = None) -> None:
+        started = getattr(self, "started", None) or time.perf_counter()
+        record_lookup(
+            outcome=outcome,
+            token_name=getattr(self.request.user, "token_name", ""),
+            phone_number=phone_number,
+            customer_id=customer_id,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+
+
+def healthz(request):
+    """200 when the database answers a query, 503 when it does not; a replica's state is reported, never fatal."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return json_error(DATABASE_UNAVAILABLE, status.HTTP_503_SERVICE_UNAVAILABLE)
+    body = {"status": "ok"}
+    for db_router in router.routers:  # the replica router, when DATABASE_REPLICA_URL enables it
+        if hasattr(db_router, "replica_state"):
+            body["replica"] = db_router.replica_state()
+    return HttpResponse(orjson.dumps(body), content_type=JSONRenderer.media_type)
+
+
+def _metrics_authorized(request) -> bool:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    expected = f"Bearer {settings.METRICS_TOKEN}"
+    # Constant time: the comparison does not reveal how much of the token was right.
+    return bool(settings.METRICS_TOKEN) and hmac.compare_digest(header.encode(), expected.encode())
+
+
+def metrics_view(request):
+    """GET /metrics: 404 unless METRICS_ENABLED, 401 without `Authorization: Bearer $METRICS_TOKEN`."""
+    if not settings.METRICS_ENABLED:
+        return json_error(MESSAGES[status.HTTP_404_NOT_FOUND], status.HTTP_404_NOT_FOUND)
+    if not _metrics_authorized(request):
+        response = json_error(MESSAGES[status.HTTP_401_UNAUTHORIZED], status.HTTP_401_UNAUTHORIZED)
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+    return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
