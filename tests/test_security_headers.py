@@ -202,3 +202,21 @@ def test_a_server_error_keeps_its_traceback():
     text = format_like_the_console([record])
     assert text.startswith("ERROR django.request Internal Server Error: /x\nTraceback (most recent call last):")
     assert text.rstrip().endswith("RuntimeError: boom")
+
+
+def test_job_files_are_0600_in_0700_folders(
+    admin_client, alice, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("admin:crm_customer_export"), {"format": "csv"}, follow=True)
+    csv = b"customer_id,first_name,last_name,tier,phones\nCUST-009,Dan,Ek,Gold,+15550100999\n"
+    admin_client.post(reverse("admin:crm_customer_import"), {"import_file": SimpleUploadedFile("c.csv", csv)})
+    files = [p for p in (tmp_path / "media").rglob("*") if p.is_file()]
+    folders = [p for p in (tmp_path / "media").rglob("*") if p.is_dir()]
+    assert len(files) >= 2 and folders  # the export's result and the import's upload at least
+    assert {mode(p) for p in files} == {"0o600"}
+    assert {mode(p) for p in folders} == {"0o700"}

@@ -16,6 +16,14 @@ pytestmark = pytest.mark.django_db
 LOGIN = "/admin/login/"
 
 
+@pytest.fixture(autouse=True)
+def default_time_zone():
+    """The page shows TIME_ZONE (UTC); some other tests leave a zone of their own activated."""
+    timezone.deactivate()
+    yield
+    timezone.deactivate()
+
+
 def attempt(client, username="admin", password="wrong", **meta):
     return client.post(LOGIN, {"username": username, "password": password, "next": "/admin/"}, **meta)
 

@@ -14,7 +14,8 @@ class Command(OneLineUsageErrors, BaseCommand):
 
     def handle(self, *args, name, **options):
         # The active one, else the latest revoked one: a name can be reused after a revoke.
-        token = ApiToken.objects.filter(name=name).order_by("revoked_at", "-created_at").first()
+        tokens = ApiToken.objects.filter(name=name)
+        token = tokens.active().first() or tokens.order_by("-revoked_at").first()
         if token is None:
             raise CommandError(f"No token named {name!r}.")
         if not token.is_active:
