@@ -2,7 +2,8 @@
 # The scale-out rehearsal on one machine (design §10), on loopback only:
 #   PostgreSQL primary + streaming replica (pg_basebackup), PgBouncer (transaction pooling) in
 #   front of the primary, Redis, two gunicorn instances, HAProxy with /healthz checks.
-# Usage: scripts/cluster.sh up | down | status | drain N | ready N | restart N
+# Usage: scripts/cluster.sh up | down | status | drain N | ready N | restart N (graceful, one instance)
+#        | stop C | start C (C: primary replica pgbouncer redis app1 app2 haproxy) | psql primary|replica | manage ...
 # Config files: scripts/cluster/ (rendered into $CLUSTER_DIR/etc). Everything it starts has a pid
 # file in $CLUSTER_DIR/run; `down` stops exactly those processes.
 # Environment: CLUSTER_DIR (default var/cluster), CLUSTER_PORT (default 56000: balancer; +1
@@ -10,7 +11,7 @@
 set -euo pipefail
 shopt -s inherit_errexit
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CONF=$ROOT/scripts/cluster
+export CONF=$ROOT/scripts/cluster
 export CLUSTER_DIR=${CLUSTER_DIR:-$ROOT/var/cluster}
 mkdir -p "$CLUSTER_DIR"
 CLUSTER_DIR=$(cd "$CLUSTER_DIR" && pwd)
@@ -41,11 +42,17 @@ ensure_packages() {
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 render() {  # render scripts/cluster/$1 into $ETC/$1 (only the variables named here are replaced)
-  envsubst '${CLUSTER_DIR} ${LB_PORT} ${PRIMARY_PORT} ${REPLICA_PORT} ${PGBOUNCER_PORT} ${REDIS_PORT} ${APP1_PORT} ${APP2_PORT} ${DB_PASSWORD}' \
+  envsubst '${CLUSTER_DIR} ${CONF} ${LB_PORT} ${PRIMARY_PORT} ${REPLICA_PORT} ${PGBOUNCER_PORT} ${REDIS_PORT} ${APP1_PORT} ${APP2_PORT} ${DB_PASSWORD}' \
     <"$CONF/$1" >"$ETC/$1"
 }
 
-alive() { [ -f "$1" ] && kill -0 "$(head -1 "$1")" 2>/dev/null; }
+running() {  # process $1 runs (a killed process whose parent has not reaped it yet does not)
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
+alive() { [ -f "$1" ] && running "$(head -1 "$1")"; }
 
 wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
   local seconds=$1 what=$2
@@ -132,6 +139,8 @@ instance_env() {  # the environment of instance N, as KEY=VALUE lines
   printf 'DJANGO_SECRET_KEY=%s\nMETRICS_TOKEN=%s\nDJANGO_ENV_FILE=/dev/null\n' "$DJANGO_SECRET_KEY" "$METRICS_TOKEN"
   printf 'PROMETHEUS_MULTIPROC_DIR=%s\nLOOKUP_AUDIT_SPOOL_DIR=%s\n' "$CLUSTER_DIR/app$n/metrics" "$CLUSTER_DIR/app$n/spool"
   printf 'DJANGO_STATIC_ROOT=%s\n' "$CLUSTER_DIR/static"
+  # Extra settings for a rehearsal (the cluster tests raise the throttle rate): KEY=VALUE words.
+  printf '%s\n' ${CLUSTER_EXTRA_ENV:-}
 }
 
 manage() {  # a management command with instance 1's environment (metrics of commands are not collected)
@@ -191,10 +200,10 @@ stop_pidfile() {  # stop_pidfile FILE [SIGNAL]: signal the process, wait up to 1
   local file=$1 pid
   [ -f "$file" ] || return 0
   pid=$(head -1 "$file")
-  if kill -0 "$pid" 2>/dev/null; then
+  if running "$pid"; then
     kill -"${2:-TERM}" "$pid" 2>/dev/null || true
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 1 150); do running "$pid" || break; sleep 0.1; done
+    if running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
   fi
   rm -f "$file"
 }
@@ -250,6 +259,34 @@ cmd_status() {
   return $rc
 }
 
+cmd_stop() {  # stop one component: replica | primary | pgbouncer | redis | app1 | app2 | haproxy
+  case "$1" in
+    primary | replica) pg_stop "$1" ;;
+    *) stop_pidfile "$RUN/$1.pid" ;;
+  esac
+}
+
+cmd_start() {  # start one stopped component again
+  ensure_packages
+  secrets
+  case "$1" in
+    primary) pg_start primary "$PRIMARY_PORT" ;;
+    replica) pg_start replica "$REPLICA_PORT" ;;
+    pgbouncer) up_pgbouncer ;;
+    redis) up_redis ;;
+    app1 | app2) start_instance "${1#app}" ;;
+    haproxy) up_haproxy ;;
+    *) echo "unknown component: $1" >&2; exit 2 ;;
+  esac
+}
+
+cmd_psql() {  # psql primary|replica [ARGS]: a superuser session over the local socket
+  local name=$1 port=$PRIMARY_PORT
+  shift
+  [ "$name" = replica ] && port=$REPLICA_PORT
+  as_pg "$PG_BIN/psql" -h "$CLUSTER_DIR/pg" -p "$port" -U postgres -d crm -v ON_ERROR_STOP=1 "$@"
+}
+
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
@@ -257,5 +294,9 @@ case "${1:-}" in
   drain) cmd_drain "${2:?instance number}" ;;
   ready) cmd_ready "${2:?instance number}" ;;
   restart) cmd_restart "${2:?instance number}" ;;
-  *) echo "usage: $0 up|down|status|drain N|ready N|restart N" >&2; exit 2 ;;
+  stop) ensure_packages && cmd_stop "${2:?component}" ;;
+  start) cmd_start "${2:?component}" ;;
+  psql) ensure_packages && shift && cmd_psql "$@" ;;
+  manage) ensure_packages && secrets && shift && manage "$@" ;;
+  *) echo "usage: $0 up|down|status|drain N|ready N|restart N|stop C|start C|psql primary|replica ...|manage ..." >&2; exit 2 ;;
 esac
