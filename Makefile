@@ -6,11 +6,11 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install lint migrations-check serve bench
+.PHONY: run test install lint migrations-check serve bench system-packages
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed
@@ -21,22 +21,32 @@ install: $(VENV)/.installed
 
 run: install .env
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py loaddata demo
+	$(PY) manage.py load_demo_if_empty
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@umask 077 && $(PY) manage.py ensure_admin admin --password-file .admin-password
 	@umask 077 && $(PY) manage.py ensure_lookup_token demo --token-file .lookup-token
 	@echo "Try: curl -H \"Authorization: Bearer $$(cat .lookup-token)\" -d '{\"phoneNumber\":\"(555) 123-4567\"}' http://127.0.0.1:$(PORT)/api/customer/lookup"
-	@echo "Serving on http://127.0.0.1:$(PORT)/admin/ (Ctrl-C stops)"
+	@# The jobs worker runs beside gunicorn; Ctrl-C reaches both (one process group), and the
+	@# trap stops the worker when gunicorn exits for any other reason. gunicorn prints
+	@# "Serving on ..." once it is bound (config/gunicorn.conf.py when_ready).
+	@trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	$(PY) manage.py db_worker --no-reload --interval 0.5 --verbosity 0 & worker=$$!; \
+	SERVING_MESSAGE="Serving on http://127.0.0.1:$(PORT)/admin/ (Ctrl-C stops the server and the jobs worker)" \
 	$(VENV)/bin/gunicorn --config config/gunicorn.conf.py config.wsgi
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 migrations-check: install
 	DJANGO_SECRET_KEY=migrations-check $(PY) manage.py makemigrations --check --dry-run
 
-test: lint migrations-check
+# Debian packages the suite drives for real: installed when root, else the command is named.
+system-packages:
+	@bash scripts/system-packages.sh
+
+test: system-packages lint migrations-check
 	$(VENV)/bin/pytest
 
 # Not part of `make test`: load benchmark beside the tutorial's Flask service (see README).

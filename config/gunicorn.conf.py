@@ -35,11 +35,18 @@ logger_class = "config.accesslog.JsonAccessLogger"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
 
-# Prometheus multiprocess mode (GET /metrics sums all workers): lookup/multiprocess.py.
+# Prometheus multiprocess mode (GET /metrics sums all workers): config/multiprocess.py.
 def on_starting(server):
-    from lookup.multiprocess import prepare_dir
+    from config.multiprocess import prepare_dir
 
     prepare_dir()
+
+
+def when_ready(server):
+    """`make run` prints its banner only now, when the socket is bound (SERVING_MESSAGE)."""
+    message = os.environ.get("SERVING_MESSAGE")
+    if message:
+        print(message, flush=True)
 
 
 def worker_exit(server, worker):
@@ -50,7 +57,7 @@ def worker_exit(server, worker):
 
 
 def child_exit(server, worker):
-    from lookup.multiprocess import worker_exited
+    from config.multiprocess import worker_exited
 
     worker_exited(worker.pid)
 

@@ -22,6 +22,8 @@ from django.conf import settings
 from django.db import DatabaseError, connections
 from prometheus_client import Counter, Gauge
 
+from lookup.contract import REPLICA_FAILED_HINT, REPLICA_OK_HINT
+
 logger = logging.getLogger(__name__)
 
 REPLICA = "replica"
@@ -155,12 +157,12 @@ class LookupReplicaRouter:
         self.monitor = ReplicaMonitor()
 
     def db_for_read(self, model, **hints):
-        failed = hints.get("replica_failed")
+        failed = hints.get(REPLICA_FAILED_HINT)
         if failed is not None:
             self.monitor.mark_failed(failed)
             FALLBACKS.labels("error").inc()
             return "default"
-        if not (_replica_reads.get() or hints.get("replica_ok")):
+        if not (_replica_reads.get() or hints.get(REPLICA_OK_HINT)):
             return None
         reason = self.monitor.reason()
         if reason is None:

@@ -25,6 +25,12 @@ if not SECRET_KEY:
             "(`make run` writes a .env with a random key), or set DJANGO_DEBUG=1 for local development."
         )
     SECRET_KEY = "insecure-development-only-key"  # noqa: S105 - DEBUG only, never reaches production
+elif "change-me" in SECRET_KEY.lower() and not DEBUG:
+    # .env.example ships a placeholder; a copied-but-unedited file must not reach production.
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is still the placeholder from .env.example. Replace it with a long random string, "
+        "e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -41,8 +47,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "phonenumber_field",
     "import_export",
+    "simple_history",
+    "django_tasks",
+    "django_tasks_db",
     "crm",
     "lookup",
+    "genesys",
 ]
 
 MIDDLEWARE = [
@@ -57,6 +67,8 @@ MIDDLEWARE = [
     "config.browser_middleware.MessageMiddleware",
     # Kept as is: check --deploy looks for it by name, and it costs one header.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Edit history: names the admin user behind every change saved during the request.
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -185,9 +197,9 @@ REST_FRAMEWORK = {
     # Each view states its own authentication; nothing is open by accident.
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["lookup.jsonio.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["lookup.jsonio.JSONParser"],
-    "EXCEPTION_HANDLER": "lookup.errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["lookup.api.parsers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["lookup.api.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "lookup.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": [],
@@ -203,6 +215,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# BACKGROUND JOBS: large imports and exports (docs/operations.md "Background jobs")
+# ------------------------------------------------------------------------------
+# django-tasks with its database backend: `python manage.py db_worker` runs them, no extra server.
+TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
+# Uploaded imports and finished exports; never served as static files (downloads check permissions).
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
+CRM_IMPORT_MAX_FILE_MB = env.int("CRM_IMPORT_MAX_FILE_MB", default=100)
+CRM_IMPORT_MAX_CELL_CHARS = env.int("CRM_IMPORT_MAX_CELL_CHARS", default=10_000)
+# Files up to this size are previewed and imported inside the request (well under a second).
+CRM_INLINE_IMPORT_BYTES = env.int("CRM_INLINE_IMPORT_BYTES", default=64 * 1024)
+CRM_JOB_KEEP_DAYS = env.int("CRM_JOB_KEEP_DAYS", default=7)
 
 # METRICS: GET /metrics in the Prometheus text format (README "Metrics and insights").
 # ------------------------------------------------------------------------------

@@ -269,7 +269,7 @@ def test_unexpected_exception_is_500_json(api, monkeypatch, caplog):
     def boom(e164, using=None):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("lookup.views.caller_by_e164", boom)
+    monkeypatch.setattr("lookup.api.views.customer_by_phone", boom)
     assert_json(post(api, {"phoneNumber": "+15551234567"}), 500, b'{"error":"Internal server error"}')
     assert "RuntimeError: a bug" in caplog.text
 
@@ -278,7 +278,7 @@ def test_database_error_is_503_json(api, monkeypatch):
     def down(e164, using=None):
         raise DatabaseError("connection refused")
 
-    monkeypatch.setattr("lookup.views.caller_by_e164", down)
+    monkeypatch.setattr("lookup.api.views.customer_by_phone", down)
     assert_json(post(api, {"phoneNumber": "+15551234567"}), 503, b'{"error":"Database unavailable; try again shortly"}')
 
 

@@ -39,6 +39,21 @@ def test_settings_refuse_to_start_without_secret_key():
     assert "ImproperlyConfigured: DJANGO_SECRET_KEY is not set." in result.stderr
 
 
+def test_settings_refuse_the_placeholder_secret_key_of_env_example():
+    result = run_settings(DJANGO_SECRET_KEY="change-me-to-a-long-random-string")
+    assert result.returncode == 1
+    assert "ImproperlyConfigured: DJANGO_SECRET_KEY is still the placeholder from .env.example." in result.stderr
+
+
+def test_env_example_works_when_copied(tmp_path):
+    env_file = tmp_path / ".env"
+    text = (ROOT / ".env.example").read_text().replace("change-me-to-a-long-random-string", "k" * 50)
+    env_file.write_text(text)
+    result = run_settings(DJANGO_ENV_FILE=str(env_file))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
 def test_settings_start_with_secret_key_and_debug_off_by_default():
     result = run_settings(DJANGO_SECRET_KEY="s" * 50)
     assert result.returncode == 0, result.stderr
