@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The scale-out rehearsal on one machine (design §10), on loopback only:
 #   PostgreSQL primary + streaming replica (pg_basebackup), PgBouncer (transaction pooling) in
-#   front of the primary, Redis, two gunicorn instances, HAProxy with /healthz checks.
+#   front of the primary, Redis, two gunicorn instances, the background-jobs worker (db_worker),
+#   HAProxy with /healthz checks.
 # Usage: scripts/cluster.sh up | down | status | drain N | ready N | restart N (graceful, one instance)
 #        | stop C | start C (C: primary replica pgbouncer redis app1 app2 haproxy) | psql primary|replica | manage ...
 # Config files: scripts/cluster/ (rendered into $CLUSTER_DIR/etc). Everything it starts has a pid
@@ -113,7 +114,6 @@ up_postgres() {
     echo "include '$CONF/replica.conf'" | as_pg tee -a "$replica/postgresql.conf" >/dev/null
   fi
   pg_start replica "$REPLICA_PORT"
-  echo "$fresh"
 }
 
 up_pgbouncer() {
@@ -158,6 +158,13 @@ start_instance() {
   wait_for 30 "instance $n" curl -fsS "http://127.0.0.1:${!port_var}/healthz"
 }
 
+start_worker() {  # the background-jobs worker (imports and exports): one beside the instances is enough
+  alive "$RUN/worker.pid" && return 0
+  (cd "$ROOT" && exec env -i PATH="$PATH" $(instance_env 1 | grep -v -e '^#' -e '^PROMETHEUS') setsid \
+    "$VENV/bin/python" manage.py db_worker --no-reload --interval 0.5 --verbosity 1 >>"$LOG/worker.log" 2>&1) &
+  echo $! >"$RUN/worker.pid"
+}
+
 haproxy_cmd() {  # one command on HAProxy's runtime API
   python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode()+b"\n"); print(s.makefile().read(), end="")' \
     "$CLUSTER_DIR/haproxy.sock" "$1"
@@ -177,18 +184,18 @@ cmd_up() {
   mkdir -p "$RUN" "$LOG" "$ETC"
   [ "$(id -u)" = 0 ] && chown postgres "$RUN" "$LOG"  # PostgreSQL and PgBouncer write their logs and pids there
   secrets
-  local fresh
-  fresh=$(up_postgres)
+  up_postgres
   up_pgbouncer
   up_redis
   render instance.env
   manage migrate --noinput -v0
-  [ "$fresh" = 1 ] && manage loaddata demo -v0  # only into the new, empty database
+  manage load_demo_if_empty
   manage collectstatic --noinput -v0
   (umask 077 && manage ensure_admin admin --password-file "$CLUSTER_DIR/admin-password" >/dev/null)
   (umask 077 && manage ensure_lookup_token cluster --token-file "$CLUSTER_DIR/lookup-token" >/dev/null)
   start_instance 1
   start_instance 2
+  start_worker
   up_haproxy
   echo "balancer: http://127.0.0.1:$LB_PORT"
   echo "token: $(cat "$CLUSTER_DIR/lookup-token")"
@@ -213,6 +220,7 @@ cmd_down() {
   stop_pidfile "$RUN/haproxy.pid" USR1  # USR1: soft stop, open connections finish
   stop_pidfile "$RUN/app1.pid"
   stop_pidfile "$RUN/app2.pid"
+  stop_pidfile "$RUN/worker.pid"
   stop_pidfile "$RUN/pgbouncer.pid"
   stop_pidfile "$RUN/redis.pid"
   pg_stop replica
@@ -242,7 +250,7 @@ cmd_restart() {  # graceful: drain at the balancer, SIGTERM (gunicorn finishes i
 cmd_status() {
   ensure_packages
   local rc=0 name
-  for name in haproxy app1 app2 pgbouncer redis; do
+  for name in haproxy app1 app2 worker pgbouncer redis; do
     if alive "$RUN/$name.pid"; then echo "$name: running (pid $(head -1 "$RUN/$name.pid"))"; else echo "$name: stopped"; rc=1; fi
   done
   for name in primary replica; do
@@ -275,6 +283,7 @@ cmd_start() {  # start one stopped component again
     pgbouncer) up_pgbouncer ;;
     redis) up_redis ;;
     app1 | app2) start_instance "${1#app}" ;;
+    worker) start_worker ;;
     haproxy) up_haproxy ;;
     *) echo "unknown component: $1" >&2; exit 2 ;;
   esac
