@@ -158,32 +158,108 @@ def run_target(name, command, env, cwd, wrk, args, bodies: Path) -> dict:
     url = f"http://127.0.0.1:{port}/api/customer/lookup"
     try:
         wait_up(url)
-        wrk_env = {**os.environ, "BENCH_TOKEN": TOKEN, "BENCH_BODIES": str(bodies)}
-        script = str(ROOT / "bench" / "lookup.lua")
-        base = [wrk, "-t2", f"-c{args.conns}", "-s", script, "--latency"]
-        subprocess.run([*base, "-d2s", url], env=wrk_env, check=True, capture_output=True)  # warm-up
-        out = subprocess.run(
-            [*base, f"-d{args.duration}s", url], env=wrk_env, check=True, capture_output=True, text=True
-        )
-        rss = worker_rss_mb(proc.pid)
+        row = drive(url, wrk, args, bodies)
+        row["rss_mb"] = worker_rss_mb(proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+    log(f"{name}: {row}")
+    return row
+
+
+def drive(url: str, wrk: str, args, bodies: Path) -> dict:
+    """The wrk script against one URL (2 s warm-up, then the measured run): rps, p50, p99, errors."""
+    wrk_env = {**os.environ, "BENCH_TOKEN": TOKEN, "BENCH_BODIES": str(bodies)}
+    script = str(ROOT / "bench" / "lookup.lua")
+    base = [wrk, "-t2", f"-c{args.conns}", "-s", script, "--latency"]
+    subprocess.run([*base, "-d2s", url], env=wrk_env, check=True, capture_output=True)  # warm-up
+    out = subprocess.run([*base, f"-d{args.duration}s", url], env=wrk_env, check=True, capture_output=True, text=True)
     line = next(line for line in out.stdout.splitlines() if line.startswith("BENCH_JSON "))
     stats = json.loads(line.removeprefix("BENCH_JSON "))
     errors = stats["non2xx"] + stats["connect"] + stats["read"] + stats["write"] + stats["timeout"]
-    row = {
+    return {
         "rps": round(stats["requests"] / (stats["duration_us"] / 1e6), 1),
         "p50_ms": round(stats["p50_us"] / 1000, 2),
         "p99_ms": round(stats["p99_us"] / 1000, 2),
         "errors": errors,
-        "rss_mb": rss,
     }
-    log(f"{name}: {row}")
-    return row
+
+
+CLUSTER_DIR = WORK / "cluster"
+CLUSTER_RESULTS = ROOT / "bench" / "results" / "cluster.json"
+
+
+def cluster_sh(*args: str, capture: bool = True) -> str:
+    env = {
+        **os.environ,
+        "CLUSTER_DIR": str(CLUSTER_DIR),
+        "CLUSTER_PORT": os.environ.get("CLUSTER_PORT", "57000"),
+        "CLUSTER_EXTRA_ENV": "LOOKUP_THROTTLE_RATE=100000000/min",
+    }
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "cluster.sh"), *args], env=env, check=True, text=True, capture_output=capture
+    )
+    return out.stdout if capture else ""
+
+
+def run_cluster(args, wrk: str) -> None:
+    """--cluster: the peer, then the balancer over 1 and 2 instances (scripts/cluster.sh), same wrk script."""
+    CLUSTER_DIR.mkdir(parents=True, exist_ok=True)
+    CLUSTER_DIR.chmod(0o755)  # PostgreSQL runs as postgres and must reach its data folder
+    log("scripts/cluster.sh up")
+    up = cluster_sh("up")
+    balancer = next(line.split(" ", 1)[1] for line in up.splitlines() if line.startswith("balancer: "))
+    try:
+        log(f"seeding {args.small:,} customers into the cluster's primary")
+        cluster_sh("manage", "seed_customers", "--count", str(args.small))
+        cluster_sh("manage", "shell", "-v", "0", "-c", SETUP_TOKEN)
+        numbers = json.loads(cluster_sh("manage", "shell", "-v", "0", "-c", SAMPLE_NUMBERS))
+        (WORK / "numbers.json").write_text(json.dumps(numbers))
+        bodies = WORK / "bodies.txt"
+        write_request_mix(list(numbers), bodies)
+        rows = []
+        if (PEER_DIR / "seed_flask.py").is_file():
+            gunicorn = str(BIN / "gunicorn")
+            command = [gunicorn, "-w", "2", "-b", "127.0.0.1:{port}", "--no-control-socket", "seed_flask:app"]
+            peer = run_target("peer", command, {"LOOKUP_SECRET": TOKEN}, PEER_DIR, wrk, args, bodies)
+            rows.append({"target": "peer (tutorial service, 2 workers)", **peer})
+        url = f"{balancer}/api/customer/lookup"
+        cluster_sh("drain", "2")  # HAProxy sends nothing new to instance 2
+        one = drive(url, wrk, args, bodies)
+        log(f"balancer, 1 instance: {one}")
+        rows.append({"target": "balancer -> 1 instance", **one})
+        cluster_sh("ready", "2")
+        time.sleep(3)  # slowstart: instance 2 back at full weight
+        two = drive(url, wrk, args, bodies)
+        log(f"balancer, 2 instances: {two}")
+        rows.append({"target": "balancer -> 2 instances", **two})
+    finally:
+        cluster_sh("down")
+    report = {
+        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, {platform.python_version()}",
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": "make bench BENCH_ARGS=--cluster",
+        "duration_s": args.duration,
+        "conns": args.conns,
+        "customers": args.small,
+        "rows": rows,
+    }
+    CLUSTER_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    CLUSTER_RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    head = f"{'target':<38} {'rps':>9} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}"
+    print(
+        "\n".join(
+            [head, "-" * len(head)]
+            + [
+                f"{r['target']:<38} {r['rps']:>9.1f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['errors']:>6}"
+                for r in rows
+            ]
+        )
+    )
+    log(f"wrote {CLUSTER_RESULTS.relative_to(ROOT)}")
 
 
 def main() -> None:
@@ -193,7 +269,12 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--only", help="comma-separated subset of: peer,ceiling,pg-small,pg-big,sqlite-big")
+    parser.add_argument("--cluster", action="store_true", help="the peer, then HAProxy over 1 and 2 instances")
     args = parser.parse_args()
+    if args.cluster:
+        WORK.mkdir(parents=True, exist_ok=True)
+        run_cluster(args, ensure_wrk())
+        return
     wanted = set(args.only.split(",")) if args.only else {"peer", "ceiling", "pg-small", "pg-big", "sqlite-big"}
     if "peer" in wanted and not (PEER_DIR / "seed_flask.py").is_file():
         sys.exit(f"bench: the peer {PEER_DIR / 'seed_flask.py'} is missing; set BENCH_PEER_DIR to its folder")

@@ -220,7 +220,12 @@ class AuditWriter:
         self.pid, self.rows, self.seq, self.done_files = os.getpid(), [], 0, []
         self.spool_fd = self.spool_path = None
         try:
-            spool_dir().mkdir(mode=0o700, parents=True, exist_ok=True)
+            folder = spool_dir()
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            info = folder.stat()
+            if info.st_uid != os.getuid() or info.st_mode & 0o077:
+                # Under a shared temp dir, a folder someone else made could feed rows into the audit.
+                raise OSError(f"{folder} is not private to this user (mode 700)")
             self.spool_ok = True
         except OSError:
             logger.exception("no lookup audit spool: a killed worker will lose its unwritten rows")

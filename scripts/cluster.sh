@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The scale-out rehearsal on one machine (design §10), on loopback only:
 #   PostgreSQL primary + streaming replica (pg_basebackup), PgBouncer (transaction pooling) in
-#   front of the primary, Redis, two gunicorn instances, HAProxy with /healthz checks.
-# Usage: scripts/cluster.sh up | down | status | drain N | ready N | restart N
+#   front of the primary, Redis, two gunicorn instances, the background-jobs worker (db_worker),
+#   HAProxy with /healthz checks.
+# Usage: scripts/cluster.sh up | down | status | drain N | ready N | restart N (graceful, one instance)
+#        | stop C | start C (C: primary replica pgbouncer redis app1 app2 haproxy) | psql primary|replica | manage ...
 # Config files: scripts/cluster/ (rendered into $CLUSTER_DIR/etc). Everything it starts has a pid
 # file in $CLUSTER_DIR/run; `down` stops exactly those processes.
 # Environment: CLUSTER_DIR (default var/cluster), CLUSTER_PORT (default 56000: balancer; +1
@@ -10,7 +12,7 @@
 set -euo pipefail
 shopt -s inherit_errexit
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CONF=$ROOT/scripts/cluster
+export CONF=$ROOT/scripts/cluster
 export CLUSTER_DIR=${CLUSTER_DIR:-$ROOT/var/cluster}
 mkdir -p "$CLUSTER_DIR"
 CLUSTER_DIR=$(cd "$CLUSTER_DIR" && pwd)
@@ -41,11 +43,17 @@ ensure_packages() {
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 render() {  # render scripts/cluster/$1 into $ETC/$1 (only the variables named here are replaced)
-  envsubst '${CLUSTER_DIR} ${LB_PORT} ${PRIMARY_PORT} ${REPLICA_PORT} ${PGBOUNCER_PORT} ${REDIS_PORT} ${APP1_PORT} ${APP2_PORT} ${DB_PASSWORD}' \
+  envsubst '${CLUSTER_DIR} ${CONF} ${LB_PORT} ${PRIMARY_PORT} ${REPLICA_PORT} ${PGBOUNCER_PORT} ${REDIS_PORT} ${APP1_PORT} ${APP2_PORT} ${DB_PASSWORD}' \
     <"$CONF/$1" >"$ETC/$1"
 }
 
-alive() { [ -f "$1" ] && kill -0 "$(head -1 "$1")" 2>/dev/null; }
+running() {  # process $1 runs (a killed process whose parent has not reaped it yet does not)
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
+alive() { [ -f "$1" ] && running "$(head -1 "$1")"; }
 
 wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
   local seconds=$1 what=$2
@@ -106,7 +114,6 @@ up_postgres() {
     echo "include '$CONF/replica.conf'" | as_pg tee -a "$replica/postgresql.conf" >/dev/null
   fi
   pg_start replica "$REPLICA_PORT"
-  echo "$fresh"
 }
 
 up_pgbouncer() {
@@ -132,6 +139,8 @@ instance_env() {  # the environment of instance N, as KEY=VALUE lines
   printf 'DJANGO_SECRET_KEY=%s\nMETRICS_TOKEN=%s\nDJANGO_ENV_FILE=/dev/null\n' "$DJANGO_SECRET_KEY" "$METRICS_TOKEN"
   printf 'PROMETHEUS_MULTIPROC_DIR=%s\nLOOKUP_AUDIT_SPOOL_DIR=%s\n' "$CLUSTER_DIR/app$n/metrics" "$CLUSTER_DIR/app$n/spool"
   printf 'DJANGO_STATIC_ROOT=%s\n' "$CLUSTER_DIR/static"
+  # Extra settings for a rehearsal (the cluster tests raise the throttle rate): KEY=VALUE words.
+  printf '%s\n' ${CLUSTER_EXTRA_ENV:-}
 }
 
 manage() {  # a management command with instance 1's environment (metrics of commands are not collected)
@@ -147,6 +156,13 @@ start_instance() {
     "$VENV/bin/gunicorn" --config config/gunicorn.conf.py config.wsgi >>"$LOG/app$n.log" 2>&1) &
   echo $! >"$RUN/app$n.pid"
   wait_for 30 "instance $n" curl -fsS "http://127.0.0.1:${!port_var}/healthz"
+}
+
+start_worker() {  # the background-jobs worker (imports and exports): one beside the instances is enough
+  alive "$RUN/worker.pid" && return 0
+  (cd "$ROOT" && exec env -i PATH="$PATH" $(instance_env 1 | grep -v -e '^#' -e '^PROMETHEUS') setsid \
+    "$VENV/bin/python" manage.py db_worker --no-reload --interval 0.5 --verbosity 1 >>"$LOG/worker.log" 2>&1) &
+  echo $! >"$RUN/worker.pid"
 }
 
 haproxy_cmd() {  # one command on HAProxy's runtime API
@@ -168,18 +184,18 @@ cmd_up() {
   mkdir -p "$RUN" "$LOG" "$ETC"
   [ "$(id -u)" = 0 ] && chown postgres "$RUN" "$LOG"  # PostgreSQL and PgBouncer write their logs and pids there
   secrets
-  local fresh
-  fresh=$(up_postgres)
+  up_postgres
   up_pgbouncer
   up_redis
   render instance.env
   manage migrate --noinput -v0
-  [ "$fresh" = 1 ] && manage loaddata demo -v0  # only into the new, empty database
+  manage load_demo_if_empty
   manage collectstatic --noinput -v0
   (umask 077 && manage ensure_admin admin --password-file "$CLUSTER_DIR/admin-password" >/dev/null)
   (umask 077 && manage ensure_lookup_token cluster --token-file "$CLUSTER_DIR/lookup-token" >/dev/null)
   start_instance 1
   start_instance 2
+  start_worker
   up_haproxy
   echo "balancer: http://127.0.0.1:$LB_PORT"
   echo "token: $(cat "$CLUSTER_DIR/lookup-token")"
@@ -191,10 +207,10 @@ stop_pidfile() {  # stop_pidfile FILE [SIGNAL]: signal the process, wait up to 1
   local file=$1 pid
   [ -f "$file" ] || return 0
   pid=$(head -1 "$file")
-  if kill -0 "$pid" 2>/dev/null; then
+  if running "$pid"; then
     kill -"${2:-TERM}" "$pid" 2>/dev/null || true
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 1 150); do running "$pid" || break; sleep 0.1; done
+    if running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
   fi
   rm -f "$file"
 }
@@ -204,6 +220,7 @@ cmd_down() {
   stop_pidfile "$RUN/haproxy.pid" USR1  # USR1: soft stop, open connections finish
   stop_pidfile "$RUN/app1.pid"
   stop_pidfile "$RUN/app2.pid"
+  stop_pidfile "$RUN/worker.pid"
   stop_pidfile "$RUN/pgbouncer.pid"
   stop_pidfile "$RUN/redis.pid"
   pg_stop replica
@@ -233,7 +250,7 @@ cmd_restart() {  # graceful: drain at the balancer, SIGTERM (gunicorn finishes i
 cmd_status() {
   ensure_packages
   local rc=0 name
-  for name in haproxy app1 app2 pgbouncer redis; do
+  for name in haproxy app1 app2 worker pgbouncer redis; do
     if alive "$RUN/$name.pid"; then echo "$name: running (pid $(head -1 "$RUN/$name.pid"))"; else echo "$name: stopped"; rc=1; fi
   done
   for name in primary replica; do
@@ -250,6 +267,35 @@ cmd_status() {
   return $rc
 }
 
+cmd_stop() {  # stop one component: replica | primary | pgbouncer | redis | app1 | app2 | haproxy
+  case "$1" in
+    primary | replica) pg_stop "$1" ;;
+    *) stop_pidfile "$RUN/$1.pid" ;;
+  esac
+}
+
+cmd_start() {  # start one stopped component again
+  ensure_packages
+  secrets
+  case "$1" in
+    primary) pg_start primary "$PRIMARY_PORT" ;;
+    replica) pg_start replica "$REPLICA_PORT" ;;
+    pgbouncer) up_pgbouncer ;;
+    redis) up_redis ;;
+    app1 | app2) start_instance "${1#app}" ;;
+    worker) start_worker ;;
+    haproxy) up_haproxy ;;
+    *) echo "unknown component: $1" >&2; exit 2 ;;
+  esac
+}
+
+cmd_psql() {  # psql primary|replica [ARGS]: a superuser session over the local socket
+  local name=$1 port=$PRIMARY_PORT
+  shift
+  [ "$name" = replica ] && port=$REPLICA_PORT
+  as_pg "$PG_BIN/psql" -h "$CLUSTER_DIR/pg" -p "$port" -U postgres -d crm -v ON_ERROR_STOP=1 "$@"
+}
+
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
@@ -257,5 +303,9 @@ case "${1:-}" in
   drain) cmd_drain "${2:?instance number}" ;;
   ready) cmd_ready "${2:?instance number}" ;;
   restart) cmd_restart "${2:?instance number}" ;;
-  *) echo "usage: $0 up|down|status|drain N|ready N|restart N" >&2; exit 2 ;;
+  stop) ensure_packages && cmd_stop "${2:?component}" ;;
+  start) cmd_start "${2:?component}" ;;
+  psql) ensure_packages && shift && cmd_psql "$@" ;;
+  manage) ensure_packages && secrets && shift && manage "$@" ;;
+  *) echo "usage: $0 up|down|status|drain N|ready N|restart N|stop C|start C|psql primary|replica ...|manage ..." >&2; exit 2 ;;
 esac

@@ -168,3 +168,15 @@ def test_the_writer_thread_survives_an_unexpected_error(monkeypatch, caplog):
         time.sleep(0.01)
     assert len(calls) >= 3  # it kept running after the first failure
     assert "lookup audit flush failed" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(LOOKUP_AUDIT_FLUSH_MS=60_000)
+def test_a_spool_folder_open_to_others_is_not_used(tmp_path, caplog):
+    folder = tmp_path / "spool"
+    folder.mkdir(mode=0o777)
+    folder.chmod(0o777)  # as if another user had made it first under a shared temp dir
+    audit.record_lookup(**ROW, duration_ms=1.0)
+    assert spooled(folder) == {}
+    assert "no lookup audit spool" in caplog.text
+    assert audit.flush_pending() == 1  # the row itself is kept in memory and written as before
