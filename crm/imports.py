@@ -31,7 +31,7 @@ CLEAR = "none"  # the cell value that clears a column
 PHONE_SEPARATOR = ";"
 LABELS = frozenset(CustomerPhone.Label.values)
 MAX_ERRORS = 1000  # kept for the page; the count is exact
-MAX_CHANGES = 1000  # row changes kept for the preview page
+MAX_CHANGES = 200  # row changes kept for the preview page (the totals count every row)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 ID_RE = re.compile(CUSTOMER_ID_PATTERN)
 NAME_MAX = Customer._meta.get_field("first_name").max_length
