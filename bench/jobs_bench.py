@@ -97,6 +97,7 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--file", default="", help=argparse.SUPPRESS)
     parser.add_argument("--skip-seed", action="store_true")
+    parser.add_argument("--steps", default="export-csv,export-xlsx,import-preview,import-apply")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.file)
@@ -115,13 +116,8 @@ def main() -> None:
     path = make_import_file(args.import_rows, first)
     results = {"database": env_db.split(":", 1)[0], "customers": args.customers, "steps": []}
     try:
-        for step, file in [
-            ("export-csv", ""),
-            ("export-xlsx", ""),
-            ("import-preview", path),
-            ("import-apply", path),
-        ]:
-            result = run_child(step, file)
+        for step in args.steps.split(","):
+            result = run_child(step, path if step.startswith("import") else "")
             result["target_rows_per_s"] = TARGETS.get(step)
             result["rss_target_mb"] = RSS_TARGET_MB
             results["steps"].append(result)
