@@ -23,6 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+LAST_BENCH_ID = (
+    "from crm.models import Customer; "
+    "c = Customer.objects.filter(customer_id__startswith='BENCH-').order_by('-customer_id').first(); "
+    "print(c.customer_id.split('-')[1] if c else '')"
+)
 TARGETS = {"export-csv": 50_000, "import-preview": 5_000, "import-apply": 5_000}
 RSS_TARGET_MB = 300
 
@@ -111,8 +116,13 @@ def main() -> None:
             [*manage, "seed_customers", "--count", str(args.customers), "--batch-size", "100000"], cwd=ROOT, check=True
         )
         print(f"seed: {time.perf_counter() - started:.1f} s", flush=True)
-    # New customers each run: numbers and IDs after any earlier run's (BENCH-<n>).
-    first = int(time.time()) % 500 * 10_000
+    # New customers each run: IDs and numbers after any earlier run's (BENCH-<n>).
+    last = subprocess.run(
+        [*manage, "shell", "-v", "0", "-c", LAST_BENCH_ID], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    first = int(last) + 1 if last else 0
+    if first + args.import_rows > 7_000_000:
+        raise SystemExit("BENCH-<n> numbers are used up: delete the BENCH- customers (or use a new database).")
     path = make_import_file(args.import_rows, first)
     results = {"database": env_db.split(":", 1)[0], "customers": args.customers, "steps": []}
     try:
