@@ -317,7 +317,6 @@ CRM_IMPORT_MAX_FILE_MB = env.int("CRM_IMPORT_MAX_FILE_MB", default=100)
 CRM_IMPORT_MAX_CELL_CHARS = env.int("CRM_IMPORT_MAX_CELL_CHARS", default=10_000)
 # Files up to this size are previewed and imported inside the request (well under a second).
 CRM_INLINE_IMPORT_BYTES = env.int("CRM_INLINE_IMPORT_BYTES", default=64 * 1024)
-CRM_JOB_KEEP_DAYS = env.int("CRM_JOB_KEEP_DAYS", default=7)
 
 # METRICS: GET /metrics in the Prometheus text format (README "Metrics and insights").
 # ------------------------------------------------------------------------------

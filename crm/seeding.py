@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from faker.providers.person.en_US import Provider as Names
 
-from crm.models import Customer, CustomerPhone, Tier
+from crm.models import Customer, Tier
 
 ID_PREFIX = "CUST-"
 ID_DIGITS = 7
@@ -104,23 +104,35 @@ def seed_range(start: int, stop: int, tiers: list[tuple[int, int]], today: datet
 
 
 def _bulk_create_batch(rows: list[Row]) -> None:
-    customers = Customer.objects.bulk_create(
-        [
-            Customer(
-                customer_id=customer_id(r.n),
-                first_name=r.first_name,
-                last_name=r.last_name,
-                tier_id=r.tier_id,
-                last_interaction_date=r.last_interaction_date,
-            )
-            for r in rows
-        ],
-        batch_size=2000,
-    )
-    CustomerPhone.objects.bulk_create(
-        [CustomerPhone(customer=c, number=phone_number(r.n)) for c, r in zip(customers, rows, strict=True)],
-        batch_size=2000,
-    )
+    """SQLite: plain executemany INSERTs (model instances and the phone field's parse of every
+    number cost several times the inserts), then the new ids by the customer_id index."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO crm_customer (customer_id, first_name, last_name, tier_id, last_interaction_date, notes,"
+            " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, '', %s, %s)",
+            [
+                (
+                    customer_id(r.n),
+                    r.first_name,
+                    r.last_name,
+                    r.tier_id,
+                    r.last_interaction_date.isoformat() if r.last_interaction_date else None,
+                    now,
+                    now,
+                )
+                for r in rows
+            ],
+        )
+        cursor.execute(
+            "SELECT id, customer_id FROM crm_customer WHERE customer_id BETWEEN %s AND %s",
+            [customer_id(rows[0].n), customer_id(rows[-1].n)],
+        )
+        ids = dict((cid, pk) for pk, cid in cursor.fetchall())
+        cursor.executemany(
+            "INSERT INTO crm_customerphone (customer_id, number, label) VALUES (%s, %s, 'mobile')",
+            [(ids[customer_id(r.n)], phone_number(r.n)) for r in rows],
+        )
 
 
 def _copy_batch(rows: list[Row], partial: bool) -> None:
