@@ -100,7 +100,7 @@ def test_candidate_numbers(raw, expected):
 def test_pages_refuse_framing_by_default(admin_client, alice):
     response = admin_client.get(reverse("admin:crm_customer_change", args=[alice.pk]))
     assert response["X-Frame-Options"] == "DENY"
-    assert "frame-ancestors" not in response.get("Content-Security-Policy", "")
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
 
 
 @override_settings(FRAME_ANCESTORS=[GENESYS])
@@ -113,7 +113,10 @@ def test_screen_pop_pages_may_be_framed_by_the_configured_origins(admin_client, 
     response = (client if path == "/admin/login/" else admin_client).get(path)
     assert response.status_code == HTTPStatus.OK
     assert "X-Frame-Options" not in response
-    assert f"frame-ancestors 'self' {GENESYS}" in response["Content-Security-Policy"]
+    policy = response["Content-Security-Policy"]
+    # django-csp's policy with only frame-ancestors replaced: the rest of it still applies.
+    assert f"frame-ancestors 'self' {GENESYS}" in policy and "'none'" not in policy.split("frame-ancestors")[1]
+    assert "default-src 'self'" in policy
 
 
 @override_settings(FRAME_ANCESTORS=[GENESYS])
@@ -121,7 +124,16 @@ def test_screen_pop_pages_may_be_framed_by_the_configured_origins(admin_client, 
 def test_other_pages_still_refuse_framing(admin_client, path):
     response = admin_client.get(path)
     assert response["X-Frame-Options"] == "DENY"
-    assert GENESYS not in response.get("Content-Security-Policy", "")
+    assert GENESYS not in response["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+
+
+def test_without_django_csp_the_middleware_sends_its_own_frame_ancestors(admin_client, alice, settings):
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != "csp.middleware.CSPMiddleware"]
+    settings.FRAME_ANCESTORS = [GENESYS]
+    response = admin_client.get(reverse("admin:crm_customer_change", args=[alice.pk]))
+    assert "X-Frame-Options" not in response
+    assert response["Content-Security-Policy"] == f"frame-ancestors 'self' {GENESYS}"
 
 
 COOKIES = "from django.conf import settings as s; print(s.SESSION_COOKIE_SAMESITE, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SAMESITE)"
