@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from genesys.actions import KINDS, METHODS, GenesysError, action_json, build_action
+from genesys.interactions import build_interaction_action
 
 
 class Command(BaseCommand):
@@ -21,15 +22,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--kind",
             default="phone",
-            choices=KINDS,
-            help="phone (Call.Ani, default) or by-id (a typed customer number).",
+            choices=(*KINDS, "interaction"),
+            help="phone (Call.Ani, default), by-id (a typed customer number) or interaction (POST /api/interactions).",
         )
         parser.add_argument("--name", help="Action name shown in Genesys (default: CRM customer lookup).")
         parser.add_argument("-o", "--output", metavar="FILE", help="Write the JSON to FILE instead of stdout.")
 
     def handle(self, *args, base_url, method, kind, name, output, **options):
         try:
-            text = action_json(build_action(base_url, method=method, name=name, kind=kind))
+            if kind == "interaction":  # the write-back action for genesys_workflow (genesys/interactions.py)
+                if method != "POST":
+                    raise GenesysError("--kind interaction is a POST action: it sends a JSON body.")
+                text = action_json(build_interaction_action(base_url, name=name))
+            else:
+                text = action_json(build_action(base_url, method=method, name=name, kind=kind))
         except GenesysError as exc:
             raise CommandError(str(exc)) from exc
         if base_url.strip().lower().startswith("http://"):
