@@ -175,7 +175,7 @@ PHONENUMBER_DB_FORMAT = "E164"
 # ------------------------------------------------------------------------------
 LOOKUP_SECRET = env.str("LOOKUP_SECRET", default="")
 # Audit rows are written in batches at most this many ms after their lookup (0: one INSERT
-# per lookup, inline). Only a killed worker loses its last interval (README "Performance").
+# per lookup, inline). Only a killed worker loses its last interval (bench/README.md).
 LOOKUP_AUDIT_FLUSH_MS = env.int("LOOKUP_AUDIT_FLUSH_MS", default=100)
 
 REST_FRAMEWORK = {
@@ -201,7 +201,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# METRICS: GET /metrics in the Prometheus text format (README "Metrics and insights").
+# METRICS: GET /metrics in the Prometheus text format (docs/operations.md "Metrics").
 # ------------------------------------------------------------------------------
 METRICS_ENABLED = env.bool("METRICS_ENABLED", default=False)
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
