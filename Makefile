@@ -8,9 +8,9 @@ export PORT
 
 .PHONY: run test install lint migrations-check serve bench system-packages
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed
@@ -32,6 +32,7 @@ run: install .env
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 migrations-check: install
 	DJANGO_SECRET_KEY=migrations-check $(PY) manage.py makemigrations --check --dry-run

@@ -29,7 +29,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
-from lookup import rollup  # noqa: E402
+from lookup.insights import rollup  # noqa: E402
 from lookup.models import LookupEvent  # noqa: E402
 
 PAGES = ["/admin/insights/?window=24h", "/admin/insights/?window=7d", "/admin/insights/?window=30d"]

@@ -6,7 +6,8 @@ import time
 
 from gunicorn.glogging import Logger
 
-from config.middleware import REQUEST_ID_KEY, TOKEN_NAME_KEY
+from config.middleware import REQUEST_ID_KEY
+from lookup.contract import TOKEN_NAME_KEY
 
 
 class JsonAccessLogger(Logger):

@@ -35,9 +35,9 @@ logger_class = "config.accesslog.JsonAccessLogger"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
 
-# Prometheus multiprocess mode (GET /metrics sums all workers): lookup/multiprocess.py.
+# Prometheus multiprocess mode (GET /metrics sums all workers): config/multiprocess.py.
 def on_starting(server):
-    from lookup.multiprocess import prepare_dir
+    from config.multiprocess import prepare_dir
 
     prepare_dir()
 
@@ -50,7 +50,7 @@ def worker_exit(server, worker):
 
 
 def child_exit(server, worker):
-    from lookup.multiprocess import worker_exited
+    from config.multiprocess import worker_exited
 
     worker_exited(worker.pid)
 

@@ -3,10 +3,9 @@
 import re
 import uuid
 
-# The app puts these into the WSGI environ (request.META) for gunicorn's access log
-# (config.accesslog): the request id here, the token name in lookup.authentication.
+# Put into the WSGI environ (request.META) for gunicorn's access log (config.accesslog),
+# beside the token name the lookup API leaves there (lookup.contract.TOKEN_NAME_KEY).
 REQUEST_ID_KEY = "crm.request_id"
-TOKEN_NAME_KEY = "crm.token_name"
 
 HEADER = "X-Request-ID"
 # Letters, digits and a few separators, at most 128 chars: safe to log and to echo back.

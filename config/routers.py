@@ -1,31 +1,19 @@
 """Optional read replica for lookups (design §10): enabled when DATABASE_REPLICA_URL is set."""
 
-from contextlib import contextmanager
-from contextvars import ContextVar
+from lookup.contract import REPLICA_OK_HINT
 
 REPLICA = "replica"
-_replica_reads: ContextVar[bool] = ContextVar("replica_reads", default=False)
-
-
-@contextmanager
-def replica_reads():
-    """Reads inside this block go to the replica (when the router is enabled)."""
-    reset = _replica_reads.set(True)
-    try:
-        yield
-    finally:
-        _replica_reads.reset(reset)
 
 
 class LookupReplicaRouter:
     """The lookup's customer query reads from the replica; everything else uses the primary.
 
-    Only reads marked with `replica_reads()` move: tokens (revocation must act at once),
+    Only reads that pass the REPLICA_OK_HINT hint move: tokens (revocation must act at once),
     the admin (read-your-writes) and every write stay on "default".
     """
 
     def db_for_read(self, model, **hints):
-        return REPLICA if _replica_reads.get() else None
+        return REPLICA if hints.get(REPLICA_OK_HINT) else None
 
     def db_for_write(self, model, **hints):
         return "default"

@@ -182,9 +182,9 @@ REST_FRAMEWORK = {
     # Each view states its own authentication; nothing is open by accident.
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["lookup.jsonio.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["lookup.jsonio.JSONParser"],
-    "EXCEPTION_HANDLER": "lookup.errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["lookup.api.parsers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["lookup.api.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "lookup.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": [],

@@ -6,8 +6,8 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from lookup.api.views import CustomerLookupApi, healthz
 from lookup.metrics import metrics_view
-from lookup.views import CustomerLookupApi, healthz
 
 # The schema and its docs describe a public contract, so they are readable without a token.
 public = {"authentication_classes": [], "permission_classes": [AllowAny]}
@@ -19,7 +19,7 @@ admin.site.site_url = None  # there is no public site: the admin is the product'
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
-    path("admin/insights/", include("lookup.insights_urls")),  # before the admin's catch-all
+    path("admin/insights/", include("lookup.insights.urls")),  # before the admin's catch-all
     path("admin/", admin.site.urls),
     path("api/customer/lookup", CustomerLookupApi.as_view(), name="customer-lookup"),
     path("api/schema/", SpectacularAPIView.as_view(**public), name="api-schema"),
@@ -28,6 +28,6 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
 ]
 
-handler400 = "lookup.errors.bad_request"
-handler404 = "lookup.errors.page_not_found"
-handler500 = "lookup.errors.server_error"
+handler400 = "lookup.api.errors.bad_request"
+handler404 = "lookup.api.errors.page_not_found"
+handler500 = "lookup.api.errors.server_error"

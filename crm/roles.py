@@ -6,20 +6,33 @@ from django.contrib.auth.management import create_permissions
 SUPPORT_GROUP = "Support staff"
 
 # Customers, phones and tiers: view, add, change (and phones delete, so a customer's old
-# number can be removed on their page). Lookup events: view. Nothing on tokens, users, groups.
+# number can be removed on their page). Nothing on users or groups.
 SUPPORT_PERMISSIONS = {
     ("crm", "customer"): ["view", "add", "change"],
     ("crm", "customerphone"): ["view", "add", "change", "delete"],
     ("crm", "tier"): ["view", "add", "change"],
-    ("lookup", "lookupevent"): ["view"],
 }
 
+# What apps built on crm grant the group too (lookup: view lookup events), registered from
+# their AppConfig.ready(): crm imports no app above it. Their own migrations grant it in the database.
+_REGISTERED_PERMISSIONS: dict[tuple[str, str], list[str]] = {}
 
-def ensure_support_group(apps=global_apps, using: str = "default"):
-    """Create the group with its permissions if missing; works with a migration's historical apps too."""
+
+def register_support_permissions(permissions: dict[tuple[str, str], list[str]]) -> None:
+    """Add another app's (app_label, model) -> actions to what ensure_support_group() grants."""
+    _REGISTERED_PERMISSIONS.update(permissions)
+
+
+def ensure_support_group(apps=global_apps, using: str = "default", permissions=None):
+    """Create the group if missing and grant it `permissions` (crm's and the registered apps' by default).
+
+    Works with a migration's historical apps too: a migration passes the permissions it grants.
+    """
+    if permissions is None:
+        permissions = {**SUPPORT_PERMISSIONS, **_REGISTERED_PERMISSIONS}
     # Permissions are normally created by post_migrate, after every migration has run; on a
     # fresh database they do not exist yet when the data migration runs, so create them here.
-    for app_label in {app for app, _model in SUPPORT_PERMISSIONS}:
+    for app_label in {app for app, _model in permissions}:
         app_config = apps.get_app_config(app_label)
         models_module = getattr(app_config, "models_module", None)
         app_config.models_module = models_module or True  # historical app configs have none
@@ -30,7 +43,7 @@ def ensure_support_group(apps=global_apps, using: str = "default"):
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     group, _ = Group.objects.using(using).get_or_create(name=SUPPORT_GROUP)
-    for (app_label, model), actions in SUPPORT_PERMISSIONS.items():
+    for (app_label, model), actions in permissions.items():
         codenames = [f"{action}_{model}" for action in actions]
         group.permissions.add(
             *Permission.objects.using(using).filter(content_type__app_label=app_label, codename__in=codenames)

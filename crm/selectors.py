@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from django.db import connections, router
 
 from crm.models import Customer, CustomerPhone, Tier
-from crm.phones import normalize_phone
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,17 +19,7 @@ class Caller:
     last_interaction_date: str  # YYYY-MM-DD, or "" when unknown
 
 
-def customer_by_phone(raw: object) -> Customer | None:
-    """The customer owning this number in any accepted format, with its tier, or None."""
-    e164 = normalize_phone(raw)
-    if e164 is None:
-        return None
-    # No ORDER BY: the number is unique, so at most one row matches.
-    rows = Customer.objects.select_related("tier").filter(phones__number=e164).order_by()[:1]
-    return next(iter(rows), None)
-
-
-# The lookup's hot path: the same join as customer_by_phone, as one plain statement.
+# The lookup's hot path: the customer, its tier and the phone in one plain statement.
 # Building it through the ORM cost more CPU than running it (see bench/README.md).
 _CALLER_SQL = (
     "SELECT c.id, c.customer_id, c.first_name, c.last_name, t.name, c.last_interaction_date"
@@ -41,9 +30,14 @@ _CALLER_SQL = (
 )
 
 
-def caller_by_e164(e164: str) -> Caller | None:
-    """One indexed query (the phone's unique index) for the lookup API, or None."""
-    with connections[router.db_for_read(Customer)].cursor() as cursor:
+def customer_by_phone(e164: str | None, *, using: str | None = None) -> Caller | None:
+    """The customer owning this number (normalize_phone's E.164), or None: one query on the phone's unique index.
+
+    `using` is the database to read (the caller picks it through the router); no number, no query.
+    """
+    if not e164:
+        return None
+    with connections[using or router.db_for_read(Customer)].cursor() as cursor:
         cursor.execute(_CALLER_SQL, [e164])
         row = cursor.fetchone()
     if row is None:

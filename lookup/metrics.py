@@ -1,7 +1,7 @@
 """Prometheus metrics of the lookup: counted in record_lookup, served at GET /metrics.
 
 Under gunicorn every worker writes its counters to files in PROMETHEUS_MULTIPROC_DIR
-(set up by config/gunicorn.conf.py through lookup/multiprocess.py), and a scrape sums them.
+(set up by config/gunicorn.conf.py through config/multiprocess.py), and a scrape sums them.
 """
 
 import hmac

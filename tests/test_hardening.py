@@ -8,11 +8,11 @@ import sys
 import pytest
 from django.core.cache import cache
 
-from config.routers import LookupReplicaRouter, replica_reads
+from config.routers import LookupReplicaRouter
 from crm.models import Customer
+from lookup.api.throttling import TokenRateThrottle
 from lookup.models import ApiToken
 from lookup.services import token_create
-from lookup.throttling import TokenRateThrottle
 from tests.servers import ROOT
 from tests.test_lookup_api import ALICE_BODY, URL, assert_json, post
 
@@ -116,12 +116,30 @@ def test_throttle_key_is_the_token_name_or_the_client_ip(rf):
 def test_router_sends_only_marked_reads_to_the_replica():
     router = LookupReplicaRouter()
     assert router.db_for_read(Customer) is None  # default
-    with replica_reads():
-        assert router.db_for_read(Customer) == "replica"
-        assert router.db_for_write(Customer) == "default"
+    assert router.db_for_read(Customer, replica_ok=True) == "replica"  # the lookup's hint
+    assert router.db_for_write(Customer, replica_ok=True) == "default"
     assert router.db_for_read(ApiToken) is None
     assert router.allow_migrate("default", "crm") is True
     assert router.allow_migrate("replica", "crm") is False
+
+
+class RecordingRouter:
+    """Remembers every read the app asks a router about; leaves the choice to the default."""
+
+    reads: list = []
+
+    def db_for_read(self, model, **hints):
+        self.reads.append((model._meta.label, hints.get("replica_ok", False)))
+
+
+def test_lookup_lets_the_configured_router_choose_its_customer_read(api, alice, settings):
+    RecordingRouter.reads = []
+    settings.DATABASE_ROUTERS = [f"{__name__}.RecordingRouter"]
+    assert_json(post(api, {"phoneNumber": "+15551234567"}), 200, ALICE_BODY)
+    # The customer query offers the replica; the token check reads the primary (revocation acts at once).
+    assert ("crm.Customer", True) in RecordingRouter.reads
+    assert ("lookup.ApiToken", False) in RecordingRouter.reads
+    assert ("lookup.ApiToken", True) not in RecordingRouter.reads
 
 
 # -- settings switched by the environment (fresh processes) ----------------------------

@@ -21,7 +21,7 @@ def test_healthz_503_when_database_fails(client, monkeypatch):
         def __exit__(self, *args):
             return False
 
-    monkeypatch.setattr("lookup.views.connection.cursor", lambda: BrokenCursor())
+    monkeypatch.setattr("lookup.api.views.connection.cursor", lambda: BrokenCursor())
     response = client.get("/healthz")
     assert (response.status_code, response.json()) == (503, {"error": "Database unavailable; try again shortly"})
 

@@ -7,8 +7,8 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from lookup import insights
-from lookup.insights import WINDOWS
+from lookup.insights import queries as insights
+from lookup.insights.queries import WINDOWS
 from tests.factories import CustomerPhoneFactory, LookupEventFactory
 
 pytestmark = pytest.mark.django_db
@@ -232,14 +232,14 @@ class TestAlerts:
     [(0, (1, 1)), (1, (1, 1)), (4, (4, 1)), (6, (6, 2)), (10, (10, 2)), (11, (15, 5)), (147, (150, 50))],
 )
 def test_y_scale_has_whole_steps(value, scale):
-    from lookup.charts import y_scale
+    from lookup.insights.charts import y_scale
 
     assert y_scale(value) == scale
 
 
 def test_chart_geometry_stacks_outcomes_and_labels_axes():
-    from lookup.charts import HEIGHT, PLOT_H, TOP, stacked_bars
-    from lookup.insights import Bucket
+    from lookup.insights.charts import HEIGHT, PLOT_H, TOP, stacked_bars
+    from lookup.insights.queries import Bucket
 
     start = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
     series = [

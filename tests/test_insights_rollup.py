@@ -11,10 +11,11 @@ from django.db import IntegrityError
 from django.test import override_settings
 from django.utils import timezone
 
-from lookup import insights, rollup
-from lookup.insights import OUTCOMES, WINDOWS
+from lookup.insights import queries as insights
+from lookup.insights import rollup
+from lookup.insights.queries import OUTCOMES, WINDOWS
+from lookup.insights.rollup import GRACE
 from lookup.models import LookupDayCount, LookupDayLatency, LookupEvent, LookupRollupDay
-from lookup.rollup import GRACE
 from tests.factories import LookupEventFactory
 
 pytestmark = pytest.mark.django_db

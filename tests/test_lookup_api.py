@@ -266,19 +266,19 @@ def test_unknown_api_path_is_404_json(api):
 
 
 def test_unexpected_exception_is_500_json(api, monkeypatch, caplog):
-    def boom(e164):
+    def boom(e164, using):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("lookup.views.caller_by_e164", boom)
+    monkeypatch.setattr("lookup.api.views.customer_by_phone", boom)
     assert_json(post(api, {"phoneNumber": "+15551234567"}), 500, b'{"error":"Internal server error"}')
     assert "RuntimeError: a bug" in caplog.text
 
 
 def test_database_error_is_503_json(api, monkeypatch):
-    def down(e164):
+    def down(e164, using):
         raise DatabaseError("connection refused")
 
-    monkeypatch.setattr("lookup.views.caller_by_e164", down)
+    monkeypatch.setattr("lookup.api.views.customer_by_phone", down)
     assert_json(post(api, {"phoneNumber": "+15551234567"}), 503, b'{"error":"Database unavailable; try again shortly"}')
 
 

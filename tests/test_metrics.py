@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from lookup import multiprocess
+from config import multiprocess
 from lookup.metrics import DURATION
 from tests.servers import ROOT, gunicorn, http
 

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from lookup import rollup
+from lookup.insights import rollup
 from lookup.models import LookupEvent
 
 TOKEN_NAME = "seed"

@@ -8,7 +8,7 @@ from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
-from config.middleware import TOKEN_NAME_KEY
+from lookup.contract import TOKEN_NAME_KEY
 from lookup.models import ApiToken, token_digest
 
 logger = logging.getLogger(__name__)

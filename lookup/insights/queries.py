@@ -11,9 +11,9 @@ from django.db.models.functions import RowNumber, TruncDay, TruncHour
 from django.utils import timezone
 
 from crm.models import CustomerPhone
-from lookup import rollup
+from lookup.insights import rollup
+from lookup.insights.rollup import Rolled
 from lookup.models import ApiToken, LookupDayCount, LookupDayLatency, LookupEvent
-from lookup.rollup import Rolled
 
 Outcome = LookupEvent.Outcome
 # Chart order, bottom to top: answers first, refusals on top.

@@ -4,30 +4,26 @@ import logging
 import time
 
 import orjson
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, router
 from django.http import HttpResponse, JsonResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
-from config.routers import replica_reads
+from crm.models import Customer
 from crm.phones import normalize_phone
-from crm.selectors import caller_by_e164
+from crm.selectors import customer_by_phone
+from lookup.api.authentication import BearerTokenAuthentication
+from lookup.api.envelope import NOT_FOUND_ENVELOPE, caller_envelope
+from lookup.api.errors import DATABASE_UNAVAILABLE
+from lookup.api.parsers import FormEncodedJSONParser, JSONParser, JSONRenderer, check_body_size
+from lookup.api.schema import LOOKUP_RESPONSES
+from lookup.api.serializers import LookupRequestSerializer
+from lookup.api.throttling import TokenRateThrottle
 from lookup.audit import record_lookup
-from lookup.authentication import BearerTokenAuthentication
-from lookup.errors import DATABASE_UNAVAILABLE
-from lookup.jsonio import FormEncodedJSONParser, JSONParser, JSONRenderer, check_body_size
+from lookup.contract import REPLICA_OK_HINT
 from lookup.models import LookupEvent
-from lookup.serializers import (
-    NOT_FOUND_ENVELOPE,
-    ErrorSerializer,
-    LookupFoundSerializer,
-    LookupNotFoundSerializer,
-    LookupRequestSerializer,
-    caller_envelope,
-)
-from lookup.throttling import TokenRateThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -39,27 +35,6 @@ AUDITED_ERRORS = {
     status.HTTP_401_UNAUTHORIZED: Outcome.UNAUTHORIZED,
     status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: Outcome.BAD_REQUEST,
     status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: Outcome.BAD_REQUEST,
-}
-
-ERROR_RESPONSES = {
-    400: OpenApiResponse(ErrorSerializer, description="Missing phoneNumber field, malformed JSON, wrong type"),
-    401: OpenApiResponse(ErrorSerializer, description='{"error":"Unauthorized"} with WWW-Authenticate: Bearer'),
-    413: OpenApiResponse(ErrorSerializer, description="Body over 64 KiB"),
-    415: OpenApiResponse(ErrorSerializer, description="Content-Type is not application/json"),
-    429: OpenApiResponse(ErrorSerializer, description="Throttled; see Retry-After"),
-    500: OpenApiResponse(ErrorSerializer, description='{"error":"Internal server error"}'),
-    503: OpenApiResponse(ErrorSerializer, description="Database unreachable"),
-}
-LOOKUP_RESPONSES = {
-    200: OpenApiResponse(
-        PolymorphicProxySerializer(
-            component_name="LookupResult",
-            serializers=[LookupFoundSerializer, LookupNotFoundSerializer],
-            resource_type_field_name=None,
-        ),
-        description='{"status":"success","data":{...}} or {"status":"not_found","data":null}',
-    ),
-    **ERROR_RESPONSES,
 }
 
 
@@ -113,8 +88,8 @@ class CustomerLookupApi(APIView):
 
     def lookup(self, request, raw: str | None) -> HttpResponse:
         e164 = normalize_phone(raw)
-        with replica_reads():  # a no-op unless DATABASE_REPLICA_URL enables the router
-            caller = caller_by_e164(e164) if e164 else None
+        # The customer query may read from a replica: the configured router decides (design §10).
+        caller = customer_by_phone(e164, using=router.db_for_read(Customer, **{REPLICA_OK_HINT: True}))
         if caller is not None:
             outcome, body = Outcome.SUCCESS, caller_envelope(caller)
         else:

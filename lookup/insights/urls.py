@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from lookup.insights_views import insights_page, unknown_callers_page
+from lookup.insights.views import insights_page, unknown_callers_page
 
 app_name = "insights"
 

@@ -9,8 +9,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from lookup import charts, insights
-from lookup.insights import OUTCOMES, WINDOWS
+from lookup.insights import charts, queries
+from lookup.insights.queries import OUTCOMES, WINDOWS
 
 TOP_UNKNOWN = 20
 UNKNOWN_PER_PAGE = 50
@@ -53,15 +53,15 @@ def _context(request, title: str) -> dict:
 def insights_page(request):
     """The support lead's dashboard for one window (24 h per hour, 7 or 30 days per day)."""
     _check(request)
-    window = insights.window_for(request.GET.get("window"))
+    window = queries.window_for(request.GET.get("window"))
     now = timezone.now()
-    counts = insights.window_counts(window, now)
+    counts = queries.window_counts(window, now)
     series = counts.series
     since = series[0].start
-    totals = insights.outcome_totals(series)
+    totals = queries.outcome_totals(series)
     total = sum(totals.values())
-    percentiles = insights.latency_percentiles(since, now, counts.rolled)
-    unknown = list(insights.unknown_callers(since)[:TOP_UNKNOWN])
+    percentiles = queries.latency_percentiles(since, now, counts.rolled)
+    unknown = list(queries.unknown_callers(since)[:TOP_UNKNOWN])
     context = {
         **_context(request, "Lookup insights"),
         "window": window,
@@ -69,14 +69,14 @@ def insights_page(request):
         "now": now,
         "outcomes": [{"key": o.value, "label": o.label, "count": totals[o.value]} for o in OUTCOMES],
         "total": total,
-        "hit_rate_text": _percent(insights.hit_rate(totals)),
+        "hit_rate_text": _percent(queries.hit_rate(totals)),
         "chart": charts.stacked_bars(window, series),
-        "latency": charts.latency_bars(percentiles, insights.BUDGET_MS, insights.P99_ALERT_MS),
-        "budget_ms": insights.BUDGET_MS,
-        "tokens": insights.tokens_in_use(counts.by_token),
+        "latency": charts.latency_bars(percentiles, queries.BUDGET_MS, queries.P99_ALERT_MS),
+        "budget_ms": queries.BUDGET_MS,
+        "tokens": queries.tokens_in_use(counts.by_token),
         "unknown": _with_add_links(unknown),
         "unknown_url": f"{reverse('insights:unknown-callers')}?{urlencode({'window': window.key})}",
-        "alerts": insights.alerts(now, percentiles[99]),
+        "alerts": queries.alerts(now, percentiles[99]),
     }
     return TemplateResponse(request, "admin/lookup/insights.html", context)
 
@@ -88,10 +88,10 @@ def unknown_callers_page(request):
     if key == ALL_TIME:
         since, label = None, "All retained events"
     else:
-        window = insights.window_for(key)
+        window = queries.window_for(key)
         key, label = window.key, window.label
-        since = insights.bucket_starts(window, timezone.now())[0]
-    paginator = Paginator(insights.unknown_callers(since), UNKNOWN_PER_PAGE)
+        since = queries.bucket_starts(window, timezone.now())[0]
+    paginator = Paginator(queries.unknown_callers(since), UNKNOWN_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
     context = {
         **_context(request, "Unknown callers"),

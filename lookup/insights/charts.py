@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from lookup.insights import OUTCOMES, Bucket, Window
+from lookup.insights.queries import OUTCOMES, Bucket, Window
 
 WIDTH, HEIGHT = 900, 280
 LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 44  # room for the y labels and the x labels below

@@ -1,0 +1,9 @@
+"""Names the lookup shares with the wiring around it (config/ imports them; lookup never imports config)."""
+
+# The WSGI environ key under which the API leaves the caller's token name (never the token)
+# for gunicorn's access log (config/accesslog.py).
+TOKEN_NAME_KEY = "crm.token_name"
+
+# The database router hint of the lookup's customer query: this read may be served by a read
+# replica. Whether it is, and which one, is the router's choice (config/routers.py).
+REPLICA_OK_HINT = "replica_ok"

@@ -1,0 +1,43 @@
+"""The audit trail: one LookupEvent per call of the lookup API."""
+
+from django.db import models
+from django.utils import timezone
+
+from crm.models import Customer
+
+
+class LookupEvent(models.Model):
+    """One call of the lookup API: who asked, for which number, what they got, how fast."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        NOT_FOUND = "not_found", "Not found"
+        NO_NUMBER = "no_number", "No number"
+        UNAUTHORIZED = "unauthorized", "Unauthorized"
+        BAD_REQUEST = "bad_request", "Bad request"
+
+    NO_NUMBER_TEXT = "none"
+
+    created_at = models.DateTimeField(default=timezone.now)
+    token_name = models.CharField(max_length=100, blank=True)
+    phone_number = models.CharField(max_length=32, default=NO_NUMBER_TEXT, help_text="Normalised E.164, or none.")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    # SET_NULL: deleting a customer keeps the history of calls that found them.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="lookup_events"
+    )
+    duration_ms = models.FloatField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["outcome", "created_at"], name="lookup_event_outcome_time"),
+            # Every insights query is a created_at range reading these columns: with all of them in the
+            # index PostgreSQL answers from the index alone (index-only scan). Also serves prune and the admin.
+            models.Index(
+                fields=["created_at", "outcome", "token_name", "duration_ms"], name="lookup_event_time_covering"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.phone_number} {self.outcome}"
