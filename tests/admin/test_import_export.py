@@ -1,7 +1,6 @@
 """CSV/XLSX import and export of customers with tier and phones (crm/resources.py)."""
 
 from http import HTTPStatus
-from pathlib import Path
 
 import pytest
 import tablib
@@ -12,10 +11,11 @@ from django.urls import reverse
 from crm.models import Customer, CustomerPhone
 from crm.resources import CustomerResource, format_phones, parse_phones
 from tests.factories import CustomerPhoneFactory
+from tests.servers import ROOT
 
 pytestmark = pytest.mark.django_db
 
-SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "customers-sample.csv"
+SAMPLE = ROOT / "fixtures" / "customers-sample.csv"
 HEADER = "customer_id,first_name,last_name,tier,last_interaction_date,notes,phones"
 
 

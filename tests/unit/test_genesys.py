@@ -18,8 +18,8 @@ from lookup.genesys import (
     render_velocity,
     route,
 )
+from tests.contract import ALICE_BODY, NOT_FOUND_BODY, UNAUTHORIZED_BODY
 from tests.servers import ROOT, gunicorn, http
-from tests.test_lookup_api import ALICE_BODY, NOT_FOUND_BODY, UNAUTHORIZED_BODY
 
 ALICE_OUTPUTS = {
     "status": "success",

@@ -9,8 +9,8 @@ from django.test import override_settings
 
 from lookup import audit
 from lookup.models import LookupEvent
+from tests.contract import ALICE_BODY
 from tests.servers import gunicorn, http
-from tests.test_lookup_api import ALICE_BODY
 
 ROW = {"outcome": "success", "token_name": "t", "phone_number": "+15551234567", "customer_id": None}
 
