@@ -21,12 +21,17 @@ install: $(VENV)/.installed
 
 run: install .env
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py loaddata demo
+	$(PY) manage.py load_demo_if_empty
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@umask 077 && $(PY) manage.py ensure_admin admin --password-file .admin-password
 	@umask 077 && $(PY) manage.py ensure_lookup_token demo --token-file .lookup-token
 	@echo "Try: curl -H \"Authorization: Bearer $$(cat .lookup-token)\" -d '{\"phoneNumber\":\"(555) 123-4567\"}' http://127.0.0.1:$(PORT)/api/customer/lookup"
-	@echo "Serving on http://127.0.0.1:$(PORT)/admin/ (Ctrl-C stops)"
+	@# The jobs worker runs beside gunicorn; Ctrl-C reaches both (one process group), and the
+	@# trap stops the worker when gunicorn exits for any other reason. gunicorn prints
+	@# "Serving on ..." once it is bound (config/gunicorn.conf.py when_ready).
+	@trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	$(PY) manage.py db_worker --no-reload --interval 0.5 --verbosity 0 & worker=$$!; \
+	SERVING_MESSAGE="Serving on http://127.0.0.1:$(PORT)/admin/ (Ctrl-C stops the server and the jobs worker)" \
 	$(VENV)/bin/gunicorn --config config/gunicorn.conf.py config.wsgi
 
 lint: install

@@ -42,6 +42,13 @@ def on_starting(server):
     prepare_dir()
 
 
+def when_ready(server):
+    """`make run` prints its banner only now, when the socket is bound (SERVING_MESSAGE)."""
+    message = os.environ.get("SERVING_MESSAGE")
+    if message:
+        print(message, flush=True)
+
+
 def worker_exit(server, worker):
     """A worker stopping (graceful stop, reload, max_requests) writes its buffered audit rows first."""
     from lookup.audit import flush_pending

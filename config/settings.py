@@ -47,8 +47,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "phonenumber_field",
     "import_export",
+    "simple_history",
+    "django_tasks",
+    "django_tasks_db",
     "crm",
     "lookup",
+    "genesys",
 ]
 
 MIDDLEWARE = [
@@ -63,6 +67,8 @@ MIDDLEWARE = [
     "config.browser_middleware.MessageMiddleware",
     # Kept as is: check --deploy looks for it by name, and it costs one header.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Edit history: names the admin user behind every change saved during the request.
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -105,6 +111,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # statement after 5 runs, so the lookup's three statements skip parsing and planning.
         DATABASES["default"]["OPTIONS"] |= {"server_side_binding": True, "prepare_threshold": 5}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=True)
+    # Behind PgBouncer in transaction mode a server-side cursor cannot outlive its transaction.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DB_DISABLE_SERVER_SIDE_CURSORS", default=False)
 if env.str("DATABASE_REPLICA_URL", default=""):
     # Lookups may read customers from a replica (design §10); see config/routers.py.
     DATABASES["replica"] = {**env.db("DATABASE_REPLICA_URL"), "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"]}
@@ -113,6 +121,10 @@ if env.str("DATABASE_REPLICA_URL", default=""):
             if key in DATABASES["default"]:
                 DATABASES["replica"][key] = DATABASES["default"][key]
     DATABASE_ROUTERS = ["config.routers.LookupReplicaRouter"]
+# Replica reads fail safe (config/routers.py): lagging more than this, or unreachable, sends
+# lookups to the primary; each process checks the replica once per DATABASE_REPLICA_CHECK_MS.
+DATABASE_REPLICA_MAX_LAG_MS = env.int("DATABASE_REPLICA_MAX_LAG_MS", default=1000)
+DATABASE_REPLICA_CHECK_MS = env.int("DATABASE_REPLICA_CHECK_MS", default=500)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # CACHE: shared by all workers and instances through Redis when REDIS_URL is set (throttles).
@@ -177,6 +189,9 @@ LOOKUP_SECRET = env.str("LOOKUP_SECRET", default="")
 # Audit rows are written in batches at most this many ms after their lookup (0: one INSERT
 # per lookup, inline). Only a killed worker loses its last interval (bench/README.md).
 LOOKUP_AUDIT_FLUSH_MS = env.int("LOOKUP_AUDIT_FLUSH_MS", default=100)
+# Each batched row is also appended to a per-worker spool file there until committed, so a
+# killed worker loses none (lookup/audit.py). Default: a folder per database under the temp dir.
+LOOKUP_AUDIT_SPOOL_DIR = env.str("LOOKUP_AUDIT_SPOOL_DIR", default="")
 
 REST_FRAMEWORK = {
     # Each view states its own authentication; nothing is open by accident.
@@ -200,6 +215,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# BACKGROUND JOBS: large imports and exports (docs/operations.md "Background jobs")
+# ------------------------------------------------------------------------------
+# django-tasks with its database backend: `python manage.py db_worker` runs them, no extra server.
+TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
+# Uploaded imports and finished exports; never served as static files (downloads check permissions).
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
+CRM_IMPORT_MAX_FILE_MB = env.int("CRM_IMPORT_MAX_FILE_MB", default=100)
+CRM_IMPORT_MAX_CELL_CHARS = env.int("CRM_IMPORT_MAX_CELL_CHARS", default=10_000)
+# Files up to this size are previewed and imported inside the request (well under a second).
+CRM_INLINE_IMPORT_BYTES = env.int("CRM_INLINE_IMPORT_BYTES", default=64 * 1024)
+CRM_JOB_KEEP_DAYS = env.int("CRM_JOB_KEEP_DAYS", default=7)
 
 # METRICS: GET /metrics in the Prometheus text format (docs/operations.md "Metrics").
 # ------------------------------------------------------------------------------

@@ -1,9 +1,44 @@
 """Customers, their phones and tiers: the data support staff keep in the admin."""
 
+import re
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Upper
+from simple_history.models import HistoricalRecords
 
 from crm.fields import PossiblePhoneNumberField
+
+# Customer IDs: 1-32 characters, letters, digits, ".", "_" and "-", starting with a letter or
+# digit; kept upper-case (design §5), so "cust-001 " and "CUST-001" are the same customer.
+CUSTOMER_ID_PATTERN = r"^[A-Z0-9][A-Z0-9._-]{0,31}$"
+CUSTOMER_ID_HELP = (
+    "1-32 letters, digits, '.', '_' or '-', starting with a letter or digit, e.g. CUST-001. "
+    "Stored upper-case; spaces around it are removed."
+)
+validate_customer_id = RegexValidator(
+    re.compile(CUSTOMER_ID_PATTERN), message=f"Enter a valid customer ID: {CUSTOMER_ID_HELP}", code="invalid"
+)
+
+
+def normalize_customer_id(value: object) -> str:
+    """The stored form of a customer ID: trimmed and upper-case."""
+    return str(value if value is not None else "").strip().upper()
+
+
+class CustomerIdField(models.CharField):
+    """A CharField that trims and upper-cases on validation and on save."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return normalize_customer_id(value) if value is not None else value
+
+    def pre_save(self, model_instance, add):
+        value = normalize_customer_id(getattr(model_instance, self.attname))
+        setattr(model_instance, self.attname, value)
+        return value
 
 
 class Tier(models.Model):
@@ -12,6 +47,7 @@ class Tier(models.Model):
     name = models.CharField(max_length=50, unique=True)
     description = models.TextField(blank=True)
     rank = models.PositiveSmallIntegerField(default=0, help_text="Higher ranks are listed first.")
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-rank", "name"]
@@ -23,11 +59,12 @@ class Tier(models.Model):
 class Customer(models.Model):
     """A person or account the contact center may hear from."""
 
-    customer_id = models.CharField(
+    customer_id = CustomerIdField(
         "customer ID",
         max_length=32,
         unique=True,
-        help_text="The ID the contact-center flow receives, e.g. CUST-001.",
+        validators=[validate_customer_id],
+        help_text=f"The ID the contact-center flow receives. {CUSTOMER_ID_HELP}",
     )
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
@@ -37,12 +74,33 @@ class Customer(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Who changed what, when, before -> after (admin, imports, bulk actions); see crm/history.py.
+    history = HistoricalRecords(excluded_fields=["created_at", "updated_at"])
 
     class Meta:
         ordering = ["customer_id"]
+        constraints = [
+            # unique=True above keeps the index the ID-prefix search uses; these two make the
+            # database itself refuse "cust-001" beside "CUST-001", whatever wrote the row.
+            models.UniqueConstraint(
+                Upper("customer_id"),
+                name="crm_customer_unique_customer_id_ci",
+                violation_error_message="A customer with this customer ID already exists (IDs ignore case).",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(customer_id=Upper("customer_id")),
+                name="crm_customer_customer_id_upper",
+                violation_error_message="Customer IDs are stored upper-case.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name} ({self.customer_id})"
+
+    def validate_constraints(self, exclude=None):
+        # The ID is normalised before validation, so the field's own unique check already finds
+        # a duplicate in any case and names the field; the database constraints stay the backstop.
+        super().validate_constraints(exclude={*(exclude or ()), "customer_id"})
 
 
 class CustomerPhone(models.Model):
@@ -56,6 +114,7 @@ class CustomerPhone(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="phones")
     number = PossiblePhoneNumberField(help_text="Any format; stored as E.164, e.g. +15551234567.")
     label = models.CharField(max_length=10, choices=Label.choices, default=Label.MOBILE)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["id"]
@@ -84,3 +143,56 @@ class CustomerPhone(models.Model):
         )
         if owner is not None:
             raise ValidationError({"number": f"{self.number} already belongs to {owner.customer}."})
+
+
+class Job(models.Model):
+    """A background import, export or bulk change, with its progress and per-row errors (crm/jobs.py)."""
+
+    class Kind(models.TextChoices):
+        IMPORT = "import", "Import"
+        EXPORT = "export", "Export"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        PREVIEWED = "previewed", "Preview ready"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    # What the worker does next (import: "preview" then "apply"; export: "export").
+    step = models.CharField(max_length=10, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    filename = models.CharField(max_length=255, blank=True, help_text="The uploaded or exported file's name.")
+    # Paths relative to MEDIA_ROOT; never served directly (downloads check permissions).
+    upload = models.CharField(max_length=255, blank=True)
+    result = models.CharField(max_length=255, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    totals = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    changes = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "background job"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.get_state_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)
+
+    @property
+    def percent(self) -> int | None:
+        if not self.rows_total:
+            return None
+        return min(100, int(100 * self.rows_done / self.rows_total))

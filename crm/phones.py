@@ -1,6 +1,7 @@
 """The one phone normalisation function (design §6) and the field that uses it."""
 
 import re
+from urllib.parse import unquote
 
 import phonenumbers
 from django.conf import settings
@@ -8,13 +9,21 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EMPTY_VALUES
 from phonenumber_field.phonenumber import PhoneNumber
 
-# Longer input is not a phone number; refusing it early keeps hostile bodies cheap.
-MAX_INPUT_LENGTH = 100
+# Longer input is not a phone number; refusing it early keeps hostile bodies cheap. A SIP
+# name-addr with a display name, host and tag can pass 100 characters, so the cap is 256.
+MAX_INPUT_LENGTH = 256
 
 # Words carriers and Genesys put where a withheld caller's number would be.
 WITHHELD = frozenset({"anonymous", "unknown", "restricted", "private", "unavailable", "withheld"})
 
 _URI_SCHEME = re.compile(r"^(tel|sips?):\s*", re.IGNORECASE)
+
+# RFC 3261 name-addr: [display-name] "<" addr-spec ">" *(";" header-param). The display name
+# is a quoted-string (which may hold "<", ">" and escaped quotes) or plain tokens.
+_NAME_ADDR = re.compile(r'\s*(?:"(?:[^"\\]|\\.)*"\s*|[^"<]*)<([^>]*)>', re.DOTALL)
+
+# RFC 3966 visual separators, dropped when a global number prefix meets a local number.
+_VISUAL_SEPARATORS = re.compile(r"[-.()\s]")
 
 # Most callers arrive as +1 and ten digits (Genesys' Call.Ani in NANP). For that shape
 # phonenumbers returns the text unchanged (ten digits are the one possible NANP length, and
@@ -28,17 +37,44 @@ def normalize_phone(raw: object, region: str | None = None) -> str | None:
     if not isinstance(raw, str) or len(raw) > MAX_INPUT_LENGTH:
         return None
     text = raw.strip()
+    if "<" in text:
+        name_addr = _NAME_ADDR.match(text)
+        if name_addr:
+            text = name_addr.group(1).strip()  # "Alice" <sip:+1...@host>;tag=x -> the URI
     scheme = _URI_SCHEME.match(text)
     if scheme:
-        text = text[scheme.end() :]
-        if scheme.group(1).lower() != "tel":
-            text = text.split("@", 1)[0]  # sip:+15551234567@host -> the user part
-        text = text.split(";", 1)[0].strip()  # URI parameters: ;ext=12, ;user=phone
+        text = uri_subscriber(text[scheme.end() :], sip=scheme.group(1).lower() != "tel")
     if not text or text.lower() in WITHHELD:
         return None
     if _NANP_E164.fullmatch(text):
         return text
     return parse_to_e164(text, region)
+
+
+def uri_subscriber(rest: str, *, sip: bool) -> str:
+    """The number a tel: or sip: URI (after its scheme) names, decoded; "" when it names none.
+
+    A SIP user part and a tel: subscriber share RFC 3966's shape: digits, then ;params. Each
+    piece is split before it is percent-decoded, so an escaped ";" or "@" stays data.
+    """
+    if sip:
+        user, at, _host = rest.partition("@")
+        if not at:
+            user = user.split("?", 1)[0]  # no host: sip:+15551234567?headers
+        rest = user.split(":", 1)[0]  # user:password@host
+    number, *params = rest.split(";")
+    number = unquote(number).strip() if "%" in number else number.strip()
+    if "@" in number:
+        return ""  # an internal WebRTC user, sip:user%40domain@localhost: a person, not a number
+    if params and not number.startswith("+"):
+        for param in params:
+            name, _, value = param.partition("=")
+            value = unquote(value).strip()
+            # A local number in the context of a global number prefix (RFC 3966 5.1.5), e.g.
+            # tel:555-123-4567;phone-context=+1. A domain context keeps the number national.
+            if name.strip().lower() == "phone-context" and value.startswith("+"):
+                return _VISUAL_SEPARATORS.sub("", value) + _VISUAL_SEPARATORS.sub("", number)
+    return number
 
 
 def parse_to_e164(text: str, region: str | None = None) -> str | None:

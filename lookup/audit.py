@@ -1,11 +1,23 @@
-"""Writing the audit trail of lookups: a few rows per transaction, every LOOKUP_AUDIT_FLUSH_MS."""
+"""Writing the audit trail of lookups: a few rows per transaction, every LOOKUP_AUDIT_FLUSH_MS.
 
+Rows wait in memory for their batch, and each is also appended to this process's spool file
+(one write, no fsync) until its batch is committed. A killed worker (SIGKILL, OOM) leaves its
+spool behind; another worker's next flush writes those rows. Only a machine crash can lose the
+rows the operating system had not written to disk yet.
+"""
+
+import hashlib
 import logging
 import os
+import tempfile
 import threading
+import time
+from datetime import datetime
+from pathlib import Path
 
+import orjson
 from django.conf import settings
-from django.db import DatabaseError, connections, router, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connections, router, transaction
 from django.utils import timezone
 
 from lookup.metrics import observe_lookup
@@ -57,53 +69,197 @@ def write_rows(rows: list[tuple]) -> None:
         cursor.executemany(_INSERT, params)
 
 
+def spool_dir() -> Path:
+    """LOOKUP_AUDIT_SPOOL_DIR, or a folder per database under the temp dir (one machine's workers share it)."""
+    if settings.LOOKUP_AUDIT_SPOOL_DIR:
+        return Path(settings.LOOKUP_AUDIT_SPOOL_DIR)
+    db = settings.DATABASES[router.db_for_write(LookupEvent)]
+    # Keyed by database: rows spooled for one database must never be drained into another.
+    key = hashlib.sha256(f"{db['ENGINE']}|{db.get('HOST')}|{db.get('PORT')}|{db['NAME']}".encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"crm-audit-spool-{key}"
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks (pids are reused; pid + start time are not), or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _alive(pid: int, started: str) -> bool:
+    if Path("/proc/self/stat").exists():
+        return _start_time(pid) == started
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def _parse(line: bytes) -> tuple:
+    created_at, *rest = orjson.loads(line)
+    return (datetime.fromisoformat(created_at), *rest)
+
+
 class AuditWriter:
     """Buffers audit rows in this process and writes them from a background thread.
 
     A write per lookup was a third of a lookup's cost on SQLite (one write lock and WAL commit
     each). Rows wait at most LOOKUP_AUDIT_FLUSH_MS; gunicorn's worker_exit hook flushes the
-    rest, so only a killed process (SIGKILL, OOM) loses its last interval of rows.
+    rest. Each row is also appended to a spool file named after this process
+    (`<pid>-<start time>-<n>.spool`); a flush starts a new file and deletes the old one once its
+    rows are committed, so a file left by a dead process holds exactly its unwritten rows.
     """
+
+    ORPHAN_SCAN_S = 1.0
 
     def __init__(self):
         self.rows: list[tuple] = []
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         self.pid: int | None = None
+        self.spool_fd: int | None = None
+        self.spool_path: Path | None = None
+        self.seq = 0
+        self.spool_ok = False
+        self.done_files: list[Path] = []  # closed spool files whose rows are not committed yet
+        self.scanned_at = 0.0
 
     def add(self, row: tuple) -> None:
+        line = orjson.dumps(row) + b"\n"
         with self.lock:
+            if self.pid != os.getpid():  # first row in this process (threads and files do not survive fork)
+                self._start()
+            if self.spool_fd is None and self.spool_ok:
+                self._open_spool()
+            if self.spool_fd is not None:
+                os.write(self.spool_fd, line)  # O_APPEND: one write per lookup, no fsync
             self.rows.append(row)
-            if self.pid != os.getpid():  # first row in this process (threads do not survive fork)
-                self.pid = os.getpid()
-                threading.Thread(target=self._run, name="lookup-audit", daemon=True).start()
+
+    MAX_HELD_ROWS = 100_000  # rows kept in memory for an unreachable database, about 20 MB
 
     def flush(self) -> int:
         """Write the buffered rows now; the number written."""
         with self.lock:
             rows, self.rows = self.rows, []
+            if rows:
+                done = self._rotate()
+                if done is not None:
+                    self.done_files.append(done)
         if not rows:
             return 0
         try:
             write_rows(rows)
+        except (OperationalError, InterfaceError):
+            # Unreachable (restart, PgBouncer bounce): keep the rows, in memory and in their spool files.
+            with self.lock:
+                if len(rows) + len(self.rows) <= self.MAX_HELD_ROWS:
+                    self.rows[:0] = rows
+                    logger.warning("lookup audit: database unreachable, %d rows kept for the next flush", len(rows))
+                    return 0
+            logger.error("lost %d lookup audit rows: the database stayed unreachable", len(rows))
         except DatabaseError:
-            # The lookups were answered (or refused) already; their rows cannot wait forever.
+            # Refused (not unreachable): retrying would fail the same way; the rows cannot wait forever.
             logger.exception("lost %d lookup audit rows: the database refused them", len(rows))
-            return 0
-        return len(rows)
+        else:
+            self._forget_done_files()
+            return len(rows)
+        self._forget_done_files()
+        return 0
+
+    def _forget_done_files(self) -> None:
+        with self.lock:
+            files, self.done_files = self.done_files, []
+        for path in files:
+            path.unlink(missing_ok=True)
+
+    def drain_orphans(self) -> int:
+        """Write the rows spooled by processes that died before their flush; the number written."""
+        self.scanned_at = time.monotonic()
+        folder = spool_dir()
+        written = 0
+        me = f"{os.getpid()}-{_start_time(os.getpid())}-"
+        for path in sorted(folder.glob("*.spool")) if folder.is_dir() else []:
+            try:
+                pid, started, _ = path.name.split("-", 2)
+                if path.name.startswith(me) or _alive(int(pid), started):
+                    continue
+                # Claimed under this process's name: if this process dies too, the next one drains it.
+                self.seq += 1
+                claimed = folder / f"{me}orphan{self.seq}.spool"
+                path.rename(claimed)  # atomic: of two workers racing, one gets FileNotFoundError
+            except (ValueError, FileNotFoundError):
+                continue
+            rows = []
+            for line in claimed.read_bytes().splitlines():
+                try:
+                    rows.append(_parse(line))
+                except (ValueError, TypeError):  # a torn last line (machine crash): nothing to save
+                    logger.warning("skipped an unreadable lookup audit spool line in %s", path.name)
+            try:
+                if rows:
+                    write_rows(rows)
+            except DatabaseError:
+                claimed.rename(path)  # leave it for the next scan, under its dead owner's name
+                logger.exception("could not write %d spooled lookup audit rows; kept for later", len(rows))
+                continue
+            claimed.unlink(missing_ok=True)
+            written += len(rows)
+            logger.info("wrote %d lookup audit rows spooled by dead process %s", len(rows), pid)
+        return written
 
     def stop(self) -> None:
         """End the background thread (after its current wait); buffered rows stay for flush()."""
         self.stopped.set()
 
+    def _start(self) -> None:
+        self.pid, self.rows, self.seq, self.done_files = os.getpid(), [], 0, []
+        self.spool_fd = self.spool_path = None
+        try:
+            spool_dir().mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.spool_ok = True
+        except OSError:
+            logger.exception("no lookup audit spool: a killed worker will lose its unwritten rows")
+            self.spool_ok = False
+        threading.Thread(target=self._run, name="lookup-audit", daemon=True).start()
+
+    def _open_spool(self) -> None:
+        """Start this process's next spool file (caller holds the lock)."""
+        self.seq += 1
+        path = spool_dir() / f"{self.pid}-{_start_time(self.pid)}-{self.seq}.spool"
+        try:
+            self.spool_fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self.spool_path = path
+        except OSError:
+            logger.exception("lookup audit spool file could not be opened")
+
+    def _rotate(self) -> Path | None:
+        """Close the current spool file (caller holds the lock): the next row starts a new one. Its path."""
+        previous = self.spool_path
+        if self.spool_fd is not None:
+            os.close(self.spool_fd)
+        self.spool_fd = self.spool_path = None
+        return previous
+
     def _run(self) -> None:
-        while not self.stopped.wait(max(settings.LOOKUP_AUDIT_FLUSH_MS, 10) / 1000):
-            if not self.rows:
-                continue  # an idle worker does not touch the database
+        stopped = self.stopped
+        try:
+            self.drain_orphans()  # rows left by the worker this one may be replacing
+        except Exception:
+            logger.exception("draining the lookup audit spool failed")
+        while not stopped.wait(max(settings.LOOKUP_AUDIT_FLUSH_MS, 10) / 1000):
             try:
-                # This thread's own connection: drop it if a database restart broke it.
-                connections[router.db_for_write(LookupEvent)].close_if_unusable_or_obsolete()
-                self.flush()
+                if self.rows or time.monotonic() - self.scanned_at > self.ORPHAN_SCAN_S:
+                    # This thread's own connection: drop it if a database restart broke it.
+                    connections[router.db_for_write(LookupEvent)].close_if_unusable_or_obsolete()
+                if self.rows:
+                    self.flush()
+                if time.monotonic() - self.scanned_at > self.ORPHAN_SCAN_S:
+                    self.drain_orphans()
             except Exception:
                 # Whatever went wrong, the thread must live on: it is the only writer of the rows.
                 logger.exception("lookup audit flush failed")
@@ -113,5 +269,10 @@ _writer = AuditWriter()
 
 
 def flush_pending() -> int:
-    """Write this process's buffered audit rows (gunicorn calls it when a worker exits)."""
-    return _writer.flush()
+    """Write this process's buffered audit rows and any a dead worker spooled (gunicorn calls it at worker exit)."""
+    written = _writer.flush()
+    try:
+        written += _writer.drain_orphans()
+    except Exception:
+        logger.exception("draining the lookup audit spool failed")
+    return written

@@ -7,3 +7,7 @@ TOKEN_NAME_KEY = "crm.token_name"
 # The database router hint of the lookup's customer query: this read may be served by a read
 # replica. Whether it is, and which one, is the router's choice (config/routers.py).
 REPLICA_OK_HINT = "replica_ok"
+
+# The hint of the retry after a replica read failed: its value is the exception. The router marks
+# the replica down and answers with the primary.
+REPLICA_FAILED_HINT = "replica_failed"

@@ -1,6 +1,12 @@
 """Per-token rate limit for the lookup (design §9): shared through the cache, Redis in production."""
 
+import logging
+
+from prometheus_client import Counter
 from rest_framework.throttling import ScopedRateThrottle
+
+logger = logging.getLogger(__name__)
+FAIL_OPEN = Counter("lookup_throttle_fail_open", "Lookups let through unthrottled because the cache was unreachable.")
 
 
 class TokenRateThrottle(ScopedRateThrottle):
@@ -28,9 +34,14 @@ class TokenRateThrottle(ScopedRateThrottle):
         self.window_end = (window + 1) * self.duration
         key = f"{self.get_cache_key(request, view)}:{window}"
         try:
-            count = self.cache.incr(key)
-        except ValueError:  # first request of the window; add() is atomic, so a racing add loses and increments
-            count = 1 if self.cache.add(key, 1, timeout=self.duration + 1) else self.cache.incr(key)
+            try:
+                count = self.cache.incr(key)
+            except ValueError:  # first request of the window; add() is atomic, so a racing add loses and increments
+                count = 1 if self.cache.add(key, 1, timeout=self.duration + 1) else self.cache.incr(key)
+        except Exception as error:  # Redis down or slow: a caller must not lose the lookup over a rate limit
+            FAIL_OPEN.inc()
+            logger.warning("throttle failed open: the cache is unreachable (%s)", type(error).__name__)
+            return True
         return count <= self.num_requests
 
     def wait(self):

@@ -22,7 +22,7 @@ from lookup.api.schema import LOOKUP_RESPONSES
 from lookup.api.serializers import LookupRequestSerializer
 from lookup.api.throttling import TokenRateThrottle
 from lookup.audit import record_lookup
-from lookup.contract import REPLICA_OK_HINT
+from lookup.contract import REPLICA_FAILED_HINT, REPLICA_OK_HINT
 from lookup.models import LookupEvent
 
 logger = logging.getLogger(__name__)
@@ -88,8 +88,17 @@ class CustomerLookupApi(APIView):
 
     def lookup(self, request, raw: str | None) -> HttpResponse:
         e164 = normalize_phone(raw)
-        # The customer query may read from a replica: the configured router decides (design §10).
-        caller = customer_by_phone(e164, using=router.db_for_read(Customer, **{REPLICA_OK_HINT: True}))
+        caller = None
+        if e164:
+            # The customer query may read from a replica: the configured router decides (design §10).
+            alias = router.db_for_read(Customer, **{REPLICA_OK_HINT: True})
+            try:
+                caller = customer_by_phone(e164, using=alias)
+            except DatabaseError as error:
+                if alias in (None, "default"):
+                    raise
+                # The replica failed under this lookup: the router marks it down and names the primary.
+                caller = customer_by_phone(e164, using=router.db_for_read(Customer, **{REPLICA_FAILED_HINT: error}))
         if caller is not None:
             outcome, body = Outcome.SUCCESS, caller_envelope(caller)
         else:
@@ -121,10 +130,14 @@ class CustomerLookupApi(APIView):
 
 
 def healthz(request):
-    """200 when the database answers a query, 503 when it does not."""
+    """200 when the database answers a query, 503 when it does not; a replica's state is reported, never fatal."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseError:
         return JsonResponse({"error": DATABASE_UNAVAILABLE}, status=503)
-    return JsonResponse({"status": "ok"})
+    body = {"status": "ok"}
+    for db_router in router.routers:  # the replica router, when DATABASE_REPLICA_URL enables it
+        if hasattr(db_router, "replica_state"):
+            body["replica"] = db_router.replica_state()
+    return JsonResponse(body)

@@ -58,22 +58,21 @@ def test_change_tier_with_unknown_tier_shows_the_form_again(admin_client, alice)
     assert Customer.objects.get(pk=alice.pk).tier.name == "Gold"
 
 
-def test_export_selected_action_offers_the_export_form(admin_client, alice, bob):
-    response = admin_client.post(reverse(CHANGELIST), {"action": "export_admin_action", ACTION_CHECKBOX_NAME: [bob.pk]})
+def test_export_selected_action_writes_the_selection_and_offers_the_download(admin_client, alice, bob):
+    response = admin_client.post(
+        reverse(CHANGELIST), {"action": "export_selected_csv", ACTION_CHECKBOX_NAME: [bob.pk]}, follow=True
+    )
     assert response.status_code == HTTPStatus.OK
-    assert response.context["form"].initial["export_items"] == [bob.pk]
-    data = {
-        "format": "0",
-        "resource": "0",
-        "export_items": [bob.pk],
-        **{
-            f"customerresource_{f}": "on"
-            for f in ["customer_id", "first_name", "last_name", "tier", "last_interaction_date", "notes", "phones"]
-        },
-    }
-    exported = admin_client.post(reverse("admin:crm_customer_export"), data)
-    assert exported.status_code == HTTPStatus.OK
-    assert exported.content.decode().replace("\r\n", "\n") == (
+    job = response.context["job"]
+    assert (job.kind, job.state, job.options, job.rows_done) == (
+        "export",
+        "done",
+        {"pks": [bob.pk], "format": "csv"},
+        1,
+    )
+    download = admin_client.get(reverse("admin:crm_job_download", args=[job.pk]))
+    assert download.status_code == HTTPStatus.OK
+    assert b"".join(download.streaming_content).decode("utf-8-sig").replace("\r\n", "\n") == (
         "customer_id,first_name,last_name,tier,last_interaction_date,notes,phones\n"
         "CUST-002,Bob,Jones,Silver,2023-11-01,,mobile:+15559876543\n"
     )
@@ -82,7 +81,7 @@ def test_export_selected_action_offers_the_export_form(admin_client, alice, bob)
 def test_actions_offered(admin_client, alice):
     response = admin_client.get(reverse(CHANGELIST))
     choices = [name for name, _ in response.context["action_form"].fields["action"].choices if name]
-    assert choices == ["delete_selected", "change_tier", "export_admin_action"]
+    assert choices == ["delete_selected", "change_tier", "export_selected_csv", "export_selected_xlsx"]
 
 
 @pytest.mark.parametrize(

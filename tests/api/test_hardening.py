@@ -1,5 +1,7 @@
 """Production hardening in-process: request ids, per-token throttle, replica router, deploy settings."""
 
+import os
+
 import pytest
 from django.core.cache import cache
 
@@ -110,6 +112,8 @@ def test_throttle_key_is_the_token_name_or_the_client_ip(rf):
 
 def test_router_sends_only_marked_reads_to_the_replica():
     router = LookupReplicaRouter()
+    router.monitor.pid = os.getpid()  # no checker thread: the state is set by hand
+    router.monitor._set("ok", 0.0, "")
     assert router.db_for_read(Customer) is None  # default
     assert router.db_for_read(Customer, replica_ok=True) == "replica"  # the lookup's hint
     assert router.db_for_write(Customer, replica_ok=True) == "default"
@@ -175,3 +179,18 @@ def test_default_env_uses_local_memory_and_one_database():
     env = {"DJANGO_SECRET_KEY": "x", "DATABASE_URL": "sqlite:////tmp/crm-settings-test.sqlite3"}
     out = manage("shell", "-v0", "-c", SHOW, env=env).stdout.splitlines()
     assert out[:3] == ["django.core.cache.backends.locmem.LocMemCache", "['default']", "[]"]
+
+
+def test_throttle_fails_open_when_the_cache_is_unreachable(api, alice, three_per_minute, monkeypatch, caplog):
+    from prometheus_client import REGISTRY
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(cache, "incr", unreachable)
+    monkeypatch.setattr(cache, "add", unreachable)
+    before = REGISTRY.get_sample_value("lookup_throttle_fail_open_total") or 0
+    for _ in range(5):  # over the limit of three: still answered
+        assert_json(post(api, {"phoneNumber": "+15551234567"}), 200, ALICE_BODY)
+    assert REGISTRY.get_sample_value("lookup_throttle_fail_open_total") - before == 5
+    assert "throttle failed open: the cache is unreachable (ConnectionError)" in caplog.text

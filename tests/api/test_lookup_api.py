@@ -247,7 +247,7 @@ def test_unknown_api_path_is_404_json(api):
 
 
 def test_unexpected_exception_is_500_json(api, monkeypatch, caplog):
-    def boom(e164, using):
+    def boom(e164, using=None):
         raise RuntimeError("a bug")
 
     monkeypatch.setattr("lookup.api.views.customer_by_phone", boom)
@@ -256,7 +256,7 @@ def test_unexpected_exception_is_500_json(api, monkeypatch, caplog):
 
 
 def test_database_error_is_503_json(api, monkeypatch):
-    def down(e164, using):
+    def down(e164, using=None):
         raise DatabaseError("connection refused")
 
     monkeypatch.setattr("lookup.api.views.customer_by_phone", down)

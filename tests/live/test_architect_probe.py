@@ -1,4 +1,4 @@
-"""architect_probe against the real server and against deliberately broken peers."""
+"""architect_probe: the exported action executed as Genesys does, the --matrix, and the tutorial node."""
 
 import json
 import os
@@ -15,8 +15,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from lookup.genesys import TUTORIAL_NODE
-from lookup.probe import mask
+from genesys.probe import mask
+from genesys.tutorial import TUTORIAL_NODE
 from tests.servers import ROOT, free_port, gunicorn
 
 SECRET = "tutorial-secret-token-0123456789"
@@ -46,7 +46,7 @@ LATENCY = re.compile(r"^Latency: (\d+) ms \(budget (\d+) ms: (OK|OVER)\)$", re.M
 
 
 def probe(*args: str) -> tuple[bool, list[str], str]:
-    """Run the command in-process; (success path, output lines, error message)."""
+    """Run the command in-process; (routed as intended, output lines, error message)."""
     out = StringIO()
     try:
         call_command("architect_probe", *args, stdout=out)
@@ -119,6 +119,25 @@ class RenamedKeysPeer(TutorialPeer):
     envelope = staticmethod(lambda customer: {"result": "success", "customer": customer})
 
 
+def answering(status: int, body: bytes, delay: float = 0.0):
+    """A peer that answers every request with this status and body (after `delay` seconds)."""
+
+    class Fixed(TutorialPeer):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            time.sleep(delay)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except OSError:
+                pass
+
+    return Fixed
+
+
 @contextmanager
 def peer(handler):
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
@@ -134,10 +153,27 @@ def peer(handler):
 
 # -- the real server ---------------------------------------------------------------------
 
+ALICE_ACTION_LINES = [
+    "Exit: Success",
+    'Output: status = "success"',
+    'Output: customerId = "CUST-001"',
+    'Output: firstName = "Alice"',
+    'Output: lastName = "Smith"',
+    'Output: tier = "Gold"',
+    'Output: lastInteractionDate = "2023-10-15"',
+    'Decision: status == "success" is true -> VIP queue',
+    'Prompt: "Hello Alice, welcome back. We see you are a Gold tier member." -> VIP queue',
+]
+FAILURE_LINES = [
+    "Outputs: none (the Failure exit sets no success outputs)",
+    'Prompt: "We are experiencing technical difficulties" -> agent queue',
+]
+MANAGE_ENV = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+
 
 @pytest.mark.server
 @pytest.mark.django_db(transaction=True)
-def test_probe_against_the_project_served_by_gunicorn(alice, token, tmp_path):
+def test_probe_executes_the_exported_action_against_gunicorn(alice, bob, token, tmp_path):
     with gunicorn(workers=1) as (url, _):
         # As an operator runs it: a separate process, exit code 0, the whole story on stdout.
         done = subprocess.run(
@@ -153,76 +189,227 @@ def test_probe_against_the_project_served_by_gunicorn(alice, token, tmp_path):
                 "tel:+15551234567",
             ],
             cwd=ROOT,
-            env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+            env=MANAGE_ENV,
             capture_output=True,
             text=True,
             timeout=60,
         )
         assert (done.returncode, done.stderr) == (0, "")
         lines = done.stdout.splitlines()
-        assert lines[:4] == [
+        assert lines[:5] == [
+            'Action: "CRM customer lookup" POST, action timeout 3 s, step timeout 4 s',
             f"Request: POST {url}/api/customer/lookup",
             f"Header: Authorization: Bearer {token[:4]}… ({len(token)} chars)",
             "Header: Content-Type: application/json",
             'Body: {"phoneNumber": "tel:+15551234567"}',
         ]
-        assert lines[4] == "HTTP status: 200"
-        latency, budget, verdict = LATENCY.search(done.stdout).groups()
-        assert (int(latency) < 3000, budget, verdict) == (True, "3000", "OK")
-        assert lines[6] == (
+        assert lines[5] == "HTTP status: 200"
+        assert re.fullmatch(r"Latency: \d+ ms \(step timeout 4000 ms\)", lines[6])
+        assert lines[7] == (
             'Answer: {"status":"success","data":{"customerId":"CUST-001","firstName":"Alice",'
             '"lastName":"Smith","tier":"Gold","lastInteractionDate":"2023-10-15"}}'
         )
-        assert lines[7:] == VIP_LINES
+        assert lines[8:] == ALICE_ACTION_LINES
         assert token not in done.stdout
 
         ok, lines, _ = probe("--url", url, "--token", token, "--phone", "(555) 123-4567", "--method", "GET")
-        assert ok and lines[0] == f"Request: GET {url}/api/customer/lookup?phoneNumber=%28555%29+123-4567"
-        assert lines[2] == "Body: (none: GET)" and block(lines, VIP_LINES)
+        assert ok and lines[1] == f"Request: GET {url}/api/customer/lookup?phoneNumber=%28555%29+123-4567"
+        assert lines[3] == "Body: (none: GET)" and lines[-9:] == ALICE_ACTION_LINES
 
-        # Not a customer under any format: the general queue, exit 0.
+        # Not a customer under any spelling: Success with the defaults, then the flow asks for the number.
         ok, lines, _ = probe("--url", url, "--token", token, "--phone", "tel:+15550000000")
         assert ok
-        assert lines[-4:] == [
-            'Decision: customerLookup.status == "success" is false -> general queue',
-            'Prompt: "Thank you for calling. Please hold for the next available agent." -> general queue',
-            'Re-probe: "+15550000000" -> not found',
-            'Re-probe: "15550000000" -> not found',
+        assert lines[8:] == [
+            "Exit: Success",
+            'Output: status = "not_found"',
+            'Output: customerId = ""',
+            'Output: firstName = ""',
+            'Output: lastName = ""',
+            'Output: tier = ""',
+            'Output: lastInteractionDate = ""',
+            'Decision: status == "success" is false -> asks for the customer number',
+            'Prompt: "Please enter your customer number, then press the pound key." -> asks for the customer number',
+            'Re-probe: "+15550000000" -> Success',
+            'Re-probe: "15550000000" -> Success',
         ]
-        assert "Variable: customerLookup.firstName = (unset)" in lines
 
         ok, lines, error = probe("--url", url, "--token", f" {token}", "--phone", "tel:+15551234567")
-        assert (ok, error) == (False, "the flow would take the error path or misroute the caller: token mismatch")
-        assert "HTTP status: 401" in lines and block(lines, ERROR_LINES)
+        assert (ok, error) == (False, "the flow would not route the caller as intended: token mismatch")
+        assert "Exit: Failure (HTTP 401)" in lines and block(lines, FAILURE_LINES)
         assert lines[-2:] == [
             "Cause: token mismatch: the server answered 401; the token has leading whitespace, "
             "so the header is not 'Bearer <token>'.",
-            "Fix: Remove the spaces around the token in the credential field `token` (and in the node's header).",
+            "Fix: Remove the spaces around the token in the credential field `token`.",
         ]
 
-        # The tutorial's node JSON, pointed at this server, keeps working.
+        # An exported file is executed as it is.
+        exported = tmp_path / "action.json"
+        call_command("genesys_action", "--base-url", url, "-o", str(exported), stderr=StringIO())
+        ok, lines, _ = probe("--action", str(exported), "--token", token, "--phone", "+15559876543")
+        assert (
+            ok and lines[-1] == 'Prompt: "Hello Bob, welcome back. We see you are a Silver tier member." -> VIP queue'
+        )
+
+        # The tutorial's node JSON, pointed at this server, in the mode named after it.
         node = tmp_path / "node.json"
         node.write_text(json.dumps(TUTORIAL_NODE))
-        ok, lines, _ = probe("--node", str(node), "--url", url, "--token", token, "--phone", "+15551234567")
+        ok, lines, _ = probe("--tutorial-node", str(node), "--url", url, "--token", token, "--phone", "+15551234567")
         assert ok and lines[3] == 'Body: {  "phoneNumber": "+15551234567" }'
         assert block(lines, VIP_LINES)
 
+        ok, lines, _ = probe("--url", url, "--token", token, "--matrix", "--phone", "+15551234567")
+        assert ok and len(lines) == 15
+        found = '  Success  status=success customerId=CUST-001  -> VIP queue: "Hello Alice, welcome back. We see you are a Gold tier member."'
+        asked = '  Success  status=not_found customerId=-  -> asks for the customer number: "Please enter your customer number, then press the pound key."'
+        assert [line.endswith(found) for line in lines] == [True] * 10 + [False] * 5
+        assert [line.endswith(asked) for line in lines] == [False] * 10 + [True] * 5
+        assert [line.split("  ", 1)[0] for line in lines] == [
+            '"+15551234567"',
+            '"tel:+15551234567"',
+            '"tel: +15551234567"',
+            '"tel:+15551234567;ext=12"',
+            '"sip:+15551234567@sbc.example.com;user=phone"',
+            '"sips:+15551234567@sbc.example.com:5061;transport=tls"',
+            '"sip:%2B15551234567@sbc.example.com;user=phone"',
+            '"tel:%2B15551234567"',
+            '"\\"Caller Name\\" <sip:+15551234567@10.0.0.1>;tag=8c7b6a5d"',
+            '"tel:5551234567;phone-context=+1"',
+            '"sip:agent%40example.com@localhost"',
+            '"sip:anonymous@anonymous.invalid"',
+            '"anonymous"',
+            '""',
+            "(not set)",
+        ]
 
-# -- broken peers: each failure of the tutorial, named ----------------------------------
+
+# -- Genesys' decisions on answers a server may give ---------------------------------------
+
+ALICE_BODY = json.dumps({"status": "success", "data": ALICE}).encode()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "exit_line", "cause"),
+    [
+        (200, ALICE_BODY, "Exit: Success", ""),
+        # data missing altogether: every data path is unresolved, so the defaults apply.
+        (200, b'{"status":"not_found"}', "Exit: Success", ""),
+        # a present null is a value: no default, and it breaks the string output.
+        (200, json.dumps({"status": "success", "data": {**ALICE, "tier": None}}).encode(),
+         "Exit: Failure (output tier breaks the output contract: None is not of type 'string')", "output contract"),
+        (200, json.dumps({"data": ALICE}).encode(),
+         "Exit: Failure (did not resolve and have no default: $.status (status))", "mapping failure"),
+        (200, b"<html>Bad gateway</html>", "Exit: Failure (the answer is not JSON)", "mapping failure"),
+        (401, b'{"error":"Unauthorized"}', "Exit: Failure (HTTP 401)", "token mismatch"),
+        (404, b'{"error":"Not found"}', "Exit: Failure (HTTP 404)", "HTTP 404"),
+    ],
+)  # fmt: skip
+def test_exit_is_decided_as_genesys_does(status, body, exit_line, cause):
+    with peer(answering(status, body)) as url:
+        ok, lines, error = probe("--url", url, "--token", SECRET, "--phone", "+15551234567")
+    assert exit_line in lines
+    assert ok is (cause == "")
+    if cause:
+        assert error == f"the flow would not route the caller as intended: {cause}" and block(lines, FAILURE_LINES)
+
+
+def test_not_found_without_data_gets_the_defaults():
+    with peer(answering(200, b'{"status":"not_found"}')) as url:
+        ok, lines, _ = probe("--url", url, "--token", SECRET, "--phone", "anonymous")
+    assert ok and lines[-8:-2] == [
+        'Output: status = "not_found"',
+        'Output: customerId = ""',
+        'Output: firstName = ""',
+        'Output: lastName = ""',
+        'Output: tier = ""',
+        'Output: lastInteractionDate = ""',
+    ]
+
+
+def test_answer_slower_than_the_action_is_a_failure_and_slower_than_the_step_a_timeout():
+    with peer(answering(200, ALICE_BODY, delay=1.0)) as url:
+        started = time.monotonic()
+        ok, lines, error = probe("--url", url, "--token", SECRET, "--phone", "+15551234567", "--timeout-ms", "300")
+        assert time.monotonic() - started < 0.9  # the probe gives up at the step timeout
+    assert (ok, error) == (False, "the flow would not route the caller as intended: timeout")
+    assert "Exit: Timeout (no answer within the step's 0.3 s)" in lines
+    assert 'Prompt: "We are experiencing technical difficulties" -> agent queue' in lines
+    assert lines[-1].startswith("Fix: Make the lookup answer in well under a second")
+
+
+def test_exported_action_timeout_below_the_step_timeout_takes_failure(tmp_path):
+    definition = json.loads(exported_text())
+    definition["config"]["timeoutSeconds"] = 0.3  # below the step's 4 s: the integration gives up first
+    path = tmp_path / "slow.json"
+    with peer(answering(200, ALICE_BODY, delay=1.0)) as url:
+        definition["config"]["request"]["requestUrlTemplate"] = url
+        path.write_text(json.dumps(definition))
+        ok, lines, _ = probe("--action", str(path), "--token", SECRET, "--phone", "+15551234567")
+    assert not ok and "Exit: Failure (no answer within the action's timeoutSeconds (0.3 s))" in lines
+
+
+def exported_text() -> str:
+    out = StringIO()
+    call_command("genesys_action", "--base-url", "http://127.0.0.1:1", stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_legacy_server_without_normalisation_names_number_format_mismatch():
+    with peer(LegacyPeer) as url:
+        ok, lines, error = probe("--url", url, "--token", SECRET, "--phone", "tel:+15551234567")
+    assert (ok, error) == (False, "the flow would not route the caller as intended: number-format mismatch")
+    assert lines[-4:] == [
+        'Re-probe: "+15551234567" -> Success',
+        'Re-probe: "15551234567" -> success',
+        'Cause: number-format mismatch: "tel:+15551234567" is not found, but "15551234567" is; '
+        "the server compares numbers as text.",
+        "Fix: Normalise numbers on the server before storing and looking them up (this project's "
+        "crm.phones.normalize_phone turns tel:+1…, +1…, 1… and (555) 123-4567 into one E.164 form).",
+    ]
+
+
+def test_matrix_flags_identities_a_server_without_normalisation_misses():
+    with peer(TutorialPeer) as url:  # finds only the exact text "+15551234567"
+        ok, lines, error = probe("--url", url, "--token", SECRET, "--matrix", "--phone", "+15551234567")
+    assert (ok, error) == (
+        False,
+        "the flow would not route the caller as intended: an identity took another path than the E.164 number "
+        "(or no-number callers were matched)",
+    )
+    assert [line.endswith("MISMATCH") for line in lines] == [False] + [True] * 9 + [False] * 5
+
+
+@pytest.fixture
+def node(tmp_path):
+    """The tutorial's node as a file."""
+    path = tmp_path / "tutorial-node.json"
+    path.write_text(json.dumps(TUTORIAL_NODE))
+    return path
+
+
+# -- --tutorial-node: the tutorial's node, followed as before ----------------------------------
 
 
 def test_tutorial_peer_with_the_tutorial_node_succeeds(tmp_path):
     node = tmp_path / "node.json"
     node.write_text(json.dumps(TUTORIAL_NODE))
     with peer(TutorialPeer) as url:
-        ok, lines, _ = probe("--node", str(node), "--url", url, "--token", SECRET, "--phone", "+15551234567")
+        ok, lines, _ = probe("--tutorial-node", str(node), "--url", url, "--token", SECRET, "--phone", "+15551234567")
     assert ok and "HTTP status: 200" in lines and block(lines, VIP_LINES)
 
 
-def test_wrong_token_names_token_mismatch():
+def test_tutorial_node_wrong_token_names_token_mismatch(node):
     with peer(TutorialPeer) as url:
-        ok, lines, error = probe("--url", url, "--token", "some-other-token-0123456789", "--phone", "+15551234567")
-    assert (ok, error) == (False, "the flow would take the error path or misroute the caller: token mismatch")
+        ok, lines, error = probe(
+            "--tutorial-node",
+            str(node),
+            "--url",
+            url,
+            "--token",
+            "some-other-token-0123456789",
+            "--phone",
+            "+15551234567",
+        )
+    assert (ok, error) == (False, "the flow would not route the caller as intended: token mismatch")
     assert lines[4:7] == ["HTTP status: 401", lines[5], 'Answer: {"error": "Unauthorized"}']
     assert block(lines, ERROR_LINES)
     assert lines[-2:] == [
@@ -233,9 +420,11 @@ def test_wrong_token_names_token_mismatch():
     ]
 
 
-def test_token_pasted_with_bearer_names_it():
+def test_tutorial_node_token_pasted_with_bearer_names_it(node):
     with peer(TutorialPeer) as url:
-        ok, lines, _ = probe("--url", url, "--token", f"Bearer {SECRET}", "--phone", "+15551234567")
+        ok, lines, _ = probe(
+            "--tutorial-node", str(node), "--url", url, "--token", f"Bearer {SECRET}", "--phone", "+15551234567"
+        )
     assert not ok
     assert lines[-2:] == [
         "Cause: token mismatch: the server answered 401; the token itself starts with 'Bearer ', "
@@ -250,7 +439,7 @@ def test_node_header_without_bearer_names_it(tmp_path):
     path = tmp_path / "node.json"
     path.write_text(json.dumps(node))
     with peer(TutorialPeer) as url:
-        ok, lines, _ = probe("--node", str(path), "--url", url, "--token", SECRET, "--phone", "+15551234567")
+        ok, lines, _ = probe("--tutorial-node", str(path), "--url", url, "--token", SECRET, "--phone", "+15551234567")
     assert not ok and lines[1] == f"Header: Authorization: {SECRET[:4]}… ({len(SECRET)} chars)"
     assert lines[-2:] == [
         "Cause: token mismatch: the server answered 401; the Authorization header does not start with 'Bearer '.",
@@ -258,12 +447,23 @@ def test_node_header_without_bearer_names_it(tmp_path):
     ]
 
 
-def test_slow_server_names_timeout():
+def test_tutorial_node_slow_server_names_timeout(node):
     with peer(SlowPeer) as url:
         started = time.monotonic()
-        ok, lines, error = probe("--url", url, "--token", SECRET, "--phone", "+15551234567", "--timeout-ms", "300")
+        ok, lines, error = probe(
+            "--tutorial-node",
+            str(node),
+            "--url",
+            url,
+            "--token",
+            SECRET,
+            "--phone",
+            "+15551234567",
+            "--timeout-ms",
+            "300",
+        )
         assert time.monotonic() - started < 0.9  # the probe gives up at the budget, not when the server answers
-    assert (ok, error) == (False, "the flow would take the error path or misroute the caller: timeout")
+    assert (ok, error) == (False, "the flow would not route the caller as intended: timeout")
     assert lines[4] == "HTTP status: none (timeout)"
     latency, budget, verdict = LATENCY.search("\n".join(lines)).groups()
     assert 300 <= int(latency) < 900 and (budget, verdict) == ("300", "OVER")
@@ -272,10 +472,12 @@ def test_slow_server_names_timeout():
     assert lines[-1].startswith("Fix: Make the lookup answer in well under a second")
 
 
-def test_wrong_envelope_keys_names_mapping_failure():
+def test_tutorial_node_wrong_envelope_keys_names_mapping_failure(node):
     with peer(RenamedKeysPeer) as url:
-        ok, lines, error = probe("--url", url, "--token", SECRET, "--phone", "+15551234567")
-    assert (ok, error) == (False, "the flow would take the error path or misroute the caller: mapping failure")
+        ok, lines, error = probe(
+            "--tutorial-node", str(node), "--url", url, "--token", SECRET, "--phone", "+15551234567"
+        )
+    assert (ok, error) == (False, "the flow would not route the caller as intended: mapping failure")
     assert "HTTP status: 200" in lines and block(lines, ERROR_LINES)
     assert lines[-2] == (
         "Cause: mapping failure: the answer lacks status, data.customerId, data.firstName, data.lastName, "
@@ -290,10 +492,12 @@ def test_body_without_phone_number_names_missing_field(tmp_path):
     path = tmp_path / "node.json"
     path.write_text(json.dumps(node))
     with peer(TutorialPeer) as url:
-        ok, lines, error = probe("--node", str(path), "--url", url, "--token", SECRET, "--phone", "+15551234567")
+        ok, lines, error = probe(
+            "--tutorial-node", str(path), "--url", url, "--token", SECRET, "--phone", "+15551234567"
+        )
     assert (ok, error) == (
         False,
-        "the flow would take the error path or misroute the caller: missing phoneNumber field",
+        "the flow would not route the caller as intended: missing phoneNumber field",
     )
     assert "HTTP status: 400" in lines and block(lines, ERROR_LINES)
     assert lines[-2:] == [
@@ -304,12 +508,14 @@ def test_body_without_phone_number_names_missing_field(tmp_path):
     ]
 
 
-def test_legacy_server_without_normalisation_names_number_format_mismatch():
+def test_tutorial_node_legacy_server_names_number_format_mismatch(node):
     with peer(LegacyPeer) as url:
-        ok, lines, error = probe("--url", url, "--token", SECRET, "--phone", "tel:+15551234567")
+        ok, lines, error = probe(
+            "--tutorial-node", str(node), "--url", url, "--token", SECRET, "--phone", "tel:+15551234567"
+        )
     assert (ok, error) == (
         False,
-        "the flow would take the error path or misroute the caller: number-format mismatch",
+        "the flow would not route the caller as intended: number-format mismatch",
     )
     assert lines[-6:] == [
         'Decision: customerLookup.status == "success" is false -> general queue',
@@ -334,18 +540,23 @@ def test_exit_code_is_one_on_the_error_path_without_a_traceback():
             timeout=60,
         )
     assert done.returncode == 1
-    assert done.stderr == "CommandError: the flow would take the error path or misroute the caller: token mismatch\n"
-    assert "Path: error" in done.stdout.splitlines()
+    assert done.stderr == "CommandError: the flow would not route the caller as intended: token mismatch\n"
+    assert "Exit: Failure (HTTP 401)" in done.stdout.splitlines()
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--url", "ftp://x", "--token", "t", "--phone", "1"], "--url must be an http(s) URL such as https://crm.example.com/api/customer/lookup, not 'ftp://x'."),
+        (["--url", "ftp://x", "--token", "t", "--phone", "1"], "--url must be an http(s) URL such as https://crm.example.com, not 'ftp://x'."),
+        (["--tutorial-node", "/dev/null", "--url", "ftp://x", "--token", "t", "--phone", "1"], "/dev/null: Expecting value: line 1 column 1 (char 0)"),
+        (["--url", "http://x", "--token", "t"], "Give --phone (the caller as Call.Ani gives it) or --customer-id."),
+        (["--url", "http://x", "--token", "t", "--phone", "1", "--customer-id", "2"], "Give --phone (the caller) or --customer-id (typed digits), not both."),
+        (["--url", "http://x", "--token", "t", "--matrix", "--phone", "123"], "--phone '123' is not a possible phone number; the matrix needs one to vary."),
+        (["--action", "/nonexistent/a.json", "--token", "t", "--phone", "1"], "Cannot read /nonexistent/a.json: No such file or directory"),
         (["--url", "http://x", "--token", "tok\nen", "--phone", "1"], "--token has characters an HTTP header cannot carry (line breaks, non-ASCII)."),
-        (["--token", "t", "--phone", "1"], "Give --url (the lookup endpoint) or --node FILE with a url."),
+        (["--token", "t", "--phone", "1"], "Give --url (the server) or --action FILE."),
         (["--url", "http://x", "--token", "t", "--phone", "1", "--timeout-ms", "0"], "--timeout-ms must be between 1 and 60000."),
-        (["--node", "/nonexistent/node.json", "--token", "t", "--phone", "1"], "Cannot read /nonexistent/node.json: No such file or directory"),
+        (["--tutorial-node", "/nonexistent/node.json", "--token", "t", "--phone", "1"], "Cannot read /nonexistent/node.json: No such file or directory"),
     ],
 )  # fmt: skip
 def test_bad_arguments_are_command_errors(args, message):
@@ -358,11 +569,11 @@ def test_bad_node_file_is_a_command_error(tmp_path):
     path = tmp_path / "node.json"
     path.write_text('{"configuration": {"url": "https://x/api/customer/lookup"}}')
     with pytest.raises(CommandError) as error:
-        call_command("architect_probe", "--node", str(path), "--token", "t", "--phone", "1", stdout=StringIO())
+        call_command("architect_probe", "--tutorial-node", str(path), "--token", "t", "--phone", "1", stdout=StringIO())
     assert str(error.value) == f'{path}: The node needs a "responseMapping" object of response field -> flow variable.'
     path.write_text("{not json")
     with pytest.raises(CommandError, match=r"node.json: Expecting property name"):
-        call_command("architect_probe", "--node", str(path), "--token", "t", "--phone", "1", stdout=StringIO())
+        call_command("architect_probe", "--tutorial-node", str(path), "--token", "t", "--phone", "1", stdout=StringIO())
 
 
 def test_token_is_masked_and_short_tokens_show_nothing():

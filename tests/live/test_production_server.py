@@ -2,6 +2,7 @@
 
 import json
 import sqlite3
+import time
 from contextlib import ExitStack
 from http.client import HTTPConnection
 from urllib.parse import urlsplit
@@ -149,6 +150,11 @@ def test_lookup_reads_customers_from_the_replica_and_writes_audit_to_default(ali
     with sqlite3.connect(replica) as db:
         db.execute("UPDATE crm_customer SET first_name = 'Replica' WHERE customer_id = 'CUST-001'")
     with gunicorn(workers=1, env={"DATABASE_REPLICA_URL": f"sqlite:///{replica}"}) as (url, _):
+        # Until its first health check the replica is not trusted (config/routers.py).
+        deadline = time.monotonic() + 10
+        while json.loads(http("GET", f"{url}/healthz")[2])["replica"]["state"] != "ok":
+            assert time.monotonic() < deadline, "the replica never became healthy"
+            time.sleep(0.05)
         status, _, body = lookup(url, token, "+15551234567")
     assert status == 200
     assert json.loads(body)["data"]["firstName"] == "Replica"

@@ -1,10 +1,12 @@
 """Audit rows written in batches: by time, at worker exit, and what a failure loses."""
 
 import json
+import os
+import subprocess
 import time
 
 import pytest
-from django.db import DatabaseError
+from django.db import DataError, OperationalError
 from django.test import override_settings
 
 from lookup import audit
@@ -16,12 +18,60 @@ ROW = {"outcome": "success", "token_name": "t", "phone_number": "+15551234567", 
 
 
 @pytest.fixture(autouse=True)
-def fresh_writer(monkeypatch):
-    """Each test gets its own buffer and thread (a thread keeps the interval it started with)."""
+def fresh_writer(monkeypatch, tmp_path):
+    """Each test gets its own buffer, thread and spool folder (a thread keeps the interval it started with)."""
     writer = audit.AuditWriter()
     monkeypatch.setattr(audit, "_writer", writer)
-    yield
+    with override_settings(LOOKUP_AUDIT_SPOOL_DIR=str(tmp_path / "spool")):
+        yield writer
     writer.stop()
+
+
+def spooled(folder) -> dict[str, int]:
+    """Spool file name -> number of rows in it."""
+    return {path.name: len(path.read_bytes().splitlines()) for path in sorted(folder.glob("*.spool"))}
+
+
+def dead_pid() -> tuple[int, str]:
+    """The pid and start time of a process that has exited."""
+    proc = subprocess.Popen(["sleep", "5"])
+    started = audit._start_time(proc.pid)
+    proc.kill()
+    proc.wait()
+    return proc.pid, started
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(LOOKUP_AUDIT_FLUSH_MS=60_000)
+def test_each_row_is_spooled_until_its_batch_is_committed(tmp_path):
+    folder = tmp_path / "spool"
+    for ms in (1.0, 2.0):
+        audit.record_lookup(**ROW, duration_ms=ms)
+    me = f"{os.getpid()}-{audit._start_time(os.getpid())}-1.spool"
+    assert spooled(folder) == {me: 2}
+    assert audit.flush_pending() == 2
+    assert spooled(folder) == {}  # committed: nothing left to replay
+    audit.record_lookup(**ROW, duration_ms=3.0)
+    assert spooled(folder) == {f"{os.getpid()}-{audit._start_time(os.getpid())}-2.spool": 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_spooled_by_a_dead_worker_are_written_by_the_next_flush(tmp_path):
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    pid, started = dead_pid()
+    created = "2026-12-01T10:00:00.250000+00:00"
+    lines = [json.dumps([created, "t", "+15551234567", "success", None, float(ms)]) for ms in (7, 8, 9)]
+    (folder / f"{pid}-{started}-4.spool").write_text("\n".join(lines) + "\n" + '["torn')
+    # A live process's spool is its own business, even under a recycled pid.
+    (folder / f"{os.getpid()}-0-1.spool").write_text(lines[0] + "\n")
+    live_name = f"{os.getppid()}-{audit._start_time(os.getppid())}-1.spool"
+    (folder / live_name).write_text(lines[0] + "\n")
+    assert audit.flush_pending() == 4  # 3 rows + the file of an older process that once had this pid
+    rows = LookupEvent.objects.order_by("duration_ms").values_list("outcome", "duration_ms", "created_at")
+    assert [(o, d) for o, d, _ in rows] == [("success", 7.0), ("success", 7.0), ("success", 8.0), ("success", 9.0)]
+    assert {c.isoformat() for _, _, c in rows} == {created}
+    assert spooled(folder) == {live_name: 1}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -49,18 +99,41 @@ def test_background_thread_writes_rows_within_the_interval():
 
 @pytest.mark.django_db(transaction=True)
 @override_settings(LOOKUP_AUDIT_FLUSH_MS=60_000)
-def test_a_refused_batch_is_logged_and_dropped(monkeypatch, caplog):
+def test_a_refused_batch_is_logged_and_dropped(monkeypatch, caplog, tmp_path):
     audit.record_lookup(**ROW, duration_ms=1.0)
     audit.record_lookup(**ROW, duration_ms=2.0)
 
     def refuse(rows):
-        raise DatabaseError("database is down")
+        raise DataError("value too long")
 
+    write_rows = audit.write_rows
     monkeypatch.setattr(audit, "write_rows", refuse)
     assert audit.flush_pending() == 0
     assert "lost 2 lookup audit rows: the database refused them" in caplog.text
-    monkeypatch.undo()
+    monkeypatch.setattr(audit, "write_rows", write_rows)
     assert audit.flush_pending() == 0  # dropped, not retried forever
+    assert spooled(tmp_path / "spool") == {}
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(LOOKUP_AUDIT_FLUSH_MS=60_000)
+def test_rows_wait_for_an_unreachable_database(monkeypatch, caplog, tmp_path):
+    audit.record_lookup(**ROW, duration_ms=1.0)
+    audit.record_lookup(**ROW, duration_ms=2.0)
+
+    def unreachable(rows):
+        raise OperationalError("connection refused")
+
+    write_rows = audit.write_rows
+    monkeypatch.setattr(audit, "write_rows", unreachable)
+    assert audit.flush_pending() == 0
+    assert "database unreachable, 2 rows kept for the next flush" in caplog.text
+    audit.record_lookup(**ROW, duration_ms=3.0)
+    assert sum(spooled(tmp_path / "spool").values()) == 3  # still on disk, should this worker be killed now
+    monkeypatch.setattr(audit, "write_rows", write_rows)
+    assert audit.flush_pending() == 3
+    assert sorted(LookupEvent.objects.values_list("duration_ms", flat=True)) == [1.0, 2.0, 3.0]
+    assert spooled(tmp_path / "spool") == {}
 
 
 @pytest.mark.server

@@ -14,12 +14,14 @@ import pytest
 from django.conf import settings
 from django.core.management import get_commands, load_command_class
 from django.core.management.base import CommandError
+from django.test import override_settings
 
 ROOT = Path(settings.BASE_DIR)
 VENV_BIN = Path(sys.executable).parent
 OPERATIONS = ROOT / "docs" / "operations.md"
 BENCH_README = ROOT / "bench" / "README.md"
 SHELL_DOCS = sorted([ROOT / "README.md", BENCH_README, *(ROOT / "docs").glob("*.md")])
+PRODUCTION_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # config/settings.py's default
 # Read by a library, not by our code: the module whose source names the variable.
 THIRD_PARTY = {"FORWARDED_ALLOW_IPS": "gunicorn.config"}
 
@@ -315,7 +317,9 @@ def manage_problem(args: list[str]) -> str | None:
         return f"manage.py has no command {name!r}"
     parser = load_command_class(app, name).create_parser("manage.py", name)
     try:
-        parser.parse_args(rest)
+        # As on a server: tests/settings.py runs jobs at enqueue, and db_worker checks the backend.
+        with override_settings(TASKS=PRODUCTION_TASKS):
+            parser.parse_args(rest)
     except CommandError as error:  # argparse's usage error, raised instead of exiting
         return f"manage.py {name} {' '.join(rest)}: {error}"
     return None

@@ -2,22 +2,18 @@
 
 import json
 from io import StringIO
+from urllib.parse import quote_plus, unquote_plus
 
+import airspeed
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from jsonpath_ng import parse as jsonpath
+from hypothesis import given
+from hypothesis import strategies as st
 
-from lookup.genesys import (
-    ERROR_PROMPT,
-    GENERAL_PROMPT,
-    TUTORIAL_NODE,
-    apply_response_mapping,
-    node_configuration,
-    render_node_body,
-    render_velocity,
-    route,
-)
+from genesys.actions import ERROR_PROMPT, GENERAL_PROMPT
+from genesys.tutorial import TUTORIAL_NODE, apply_response_mapping, node_configuration, render_node_body, route
+from genesys.velocity import ESCAPES, render
 from tests.contract import ALICE_BODY, NOT_FOUND_BODY, UNAUTHORIZED_BODY
 from tests.servers import ROOT, gunicorn, http
 
@@ -46,11 +42,37 @@ def export(*args: str) -> str:
     return out.getvalue()
 
 
-def action(base_url: str, method: str = "POST") -> dict:
-    return json.loads(export("--base-url", base_url, "--method", method))
+def action(base_url: str, method: str = "POST", kind: str = "phone") -> dict:
+    return json.loads(export("--base-url", base_url, "--method", method, "--kind", kind))
 
 
-# -- a small Genesys: what the platform does with an action, per genesys.md --------------
+# -- a small Genesys, independent of genesys/: Velocity by airspeed, paths by hand -----------
+
+
+class EscapeTool:
+    """Velocity's $esc as Genesys documents it: jsonString escapes without quotes, url form-encodes."""
+
+    def jsonString(self, value):  # noqa: N802 - the name Velocity templates call
+        return None if value is None else json.dumps(value)[1:-1]
+
+    def url(self, value):
+        # java.net.URLEncoder: letters, digits and .-*_ stay; a space is "+".
+        return None if value is None else quote_plus(value, safe="*-._").replace("~", "%7E")
+
+
+def velocity(template: str, context: dict) -> str:
+    """Render with airspeed, an independent Velocity implementation."""
+    return airspeed.Template(template).merge({**context, "esc": EscapeTool()})
+
+
+def resolve(document, path: str):
+    """A definite JSONPath ($.a.b) the way Jayway reads it: (found, value); a null parent does not resolve."""
+    value = document
+    for part in path.removeprefix("$.").split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False, None
+        value = value[part]
+    return True, value
 
 
 class ActionFailure(Exception):
@@ -61,11 +83,11 @@ def run_action(definition: dict, *, phone: str | None, token: str) -> dict:
     """Execute the data action against its URL: render, send, translate, check the contract."""
     request = definition["config"]["request"]
     context = {"input": {} if phone is None else {"phoneNumber": phone}, "credentials": {"token": token}}
-    url = render_velocity(request["requestUrlTemplate"], context)
-    headers = {key: render_velocity(value, context) for key, value in request["headers"].items()}
+    url = velocity(request["requestUrlTemplate"], context)
+    headers = {key: velocity(value, context) for key, value in request["headers"].items()}
     body = None
     if request["requestType"] == "POST":
-        rendered = render_velocity(request["requestTemplate"], context)
+        rendered = velocity(request["requestTemplate"], context)
         assert json.loads(rendered) == {"phoneNumber": phone or ""}  # escaping keeps the body valid JSON
         body = rendered.encode()
     status, _, answer = http(request["requestType"], url, body=body, headers=headers)
@@ -83,14 +105,14 @@ def translate(definition: dict, answer: bytes) -> dict:
         raise ActionFailure("the answer is not JSON") from exc
     values = {}
     for name, path in response["translationMap"].items():
-        matches = jsonpath(path).find(document)
-        if matches:
-            values[name] = json.dumps(matches[0].value)
+        found, value = resolve(document, path)
+        if found:
+            values[name] = json.dumps(value)
         elif name in response["translationMapDefaults"]:
             values[name] = response["translationMapDefaults"][name]
         else:
             raise ActionFailure(f"{path} did not resolve and {name} has no default")
-    output = json.loads(render_velocity(response["successTemplate"], values))
+    output = json.loads(velocity(response["successTemplate"], values))
     schema = definition["contract"]["output"]["successSchema"]["properties"]
     for name, spec in schema.items():
         if spec["type"] == "string" and not isinstance(output.get(name), str):
@@ -146,15 +168,37 @@ def test_post_action_has_the_request_response_and_contracts_genesys_imports():
     assert {spec["type"] for spec in outputs["properties"].values()} == {"string"}
 
 
-def test_get_action_puts_the_escaped_number_in_the_url_and_sends_no_body():
+def test_get_action_puts_the_escaped_number_in_the_url_and_carries_the_raw_request_template():
     definition = action("https://crm.example.com", "GET")
     assert definition["name"] == "CRM customer lookup (GET)"
     assert definition["config"]["request"] == {
         "requestUrlTemplate": "https://crm.example.com/api/customer/lookup?phoneNumber=$!esc.url(${input.phoneNumber})",
         "requestType": "GET",
         "headers": {"Authorization": "Bearer ${credentials.token}"},
+        "requestTemplate": "${input.rawRequest}",  # as every real GET export and the provider's example
     }
     assert definition["config"]["response"] == action("https://crm.example.com")["config"]["response"]
+
+
+def test_by_id_action_posts_the_typed_customer_number():
+    definition = action("https://crm.example.com", kind="by-id")
+    assert definition["name"] == "CRM customer lookup by id"
+    assert definition["config"]["request"] == {
+        "requestUrlTemplate": "https://crm.example.com/api/customer/lookup-by-id",
+        "requestType": "POST",
+        "headers": {"Authorization": "Bearer ${credentials.token}", "Content-Type": "application/json"},
+        "requestTemplate": '{"customerId": "$!esc.jsonString(${input.customerId})"}',
+    }
+    assert definition["config"]["response"] == action("https://crm.example.com")["config"]["response"]
+    assert definition["contract"]["output"] == action("https://crm.example.com")["contract"]["output"]
+    inputs = definition["contract"]["input"]["inputSchema"]
+    assert list(inputs["properties"]) == ["customerId"] and "required" not in inputs
+
+
+def test_by_id_action_is_post_only():
+    with pytest.raises(CommandError) as error:
+        export("--base-url", "https://crm.example.com", "--kind", "by-id", "--method", "GET")
+    assert str(error.value) == "--kind by-id is a POST action: the lookup by customer id takes a JSON body."
 
 
 def test_export_is_stable_and_o_writes_the_same_bytes(tmp_path):
@@ -200,17 +244,75 @@ def test_unusable_base_url_is_a_command_error(base_url, message):
     assert str(error.value) == message
 
 
-# -- Velocity ---------------------------------------------------------------------------
+# -- Velocity: our renderer against airspeed, and golden bytes ----------------------------
+
+TEMPLATES = [
+    '{"phoneNumber": "$!esc.jsonString(${input.phoneNumber})"}',
+    '{"customerId": "$!esc.jsonString(${input.customerId})"}',
+    "https://crm.example.com/api/customer/lookup?phoneNumber=$!esc.url(${input.phoneNumber})",
+    "https://crm.example.com/api/customer/lookup",
+    "https://crm.example.com/api/customer/lookup-by-id",
+    "Bearer ${credentials.token}",
+    "${input.rawRequest}",
+    "${input.phoneNumber}|$!{input.phoneNumber}|$input.phoneNumber",
+]
 
 
-def test_velocity_subset_escapes_and_handles_null_like_velocity():
-    body = '{"phoneNumber": "$!esc.jsonString(${input.phoneNumber})"}'
-    assert render_velocity(body, {"input": {"phoneNumber": 'a"b\\c'}}) == '{"phoneNumber": "a\\"b\\\\c"}'
-    assert render_velocity(body, {"input": {}}) == '{"phoneNumber": ""}'
-    assert render_velocity("$esc.jsonString(${input.x})", {"input": {}}) == "$esc.jsonString(${input.x})"
-    assert render_velocity("${input.x}|$!{input.x}", {"input": {}}) == "${input.x}|"
-    assert render_velocity("$!esc.url(${input.p})", {"input": {"p": "tel:+1 555"}}) == "tel%3A%2B1+555"
-    assert render_velocity("Bearer ${credentials.token}", {"credentials": {"token": "abc"}}) == "Bearer abc"
+def test_the_templates_listed_are_the_ones_we_export():
+    exported = set()
+    for method, kind in (("POST", "phone"), ("GET", "phone"), ("POST", "by-id")):
+        request = action("https://crm.example.com", method, kind)["config"]["request"]
+        exported |= {request["requestUrlTemplate"], request["requestTemplate"], *request["headers"].values()}
+    assert exported - {"application/json"} <= set(TEMPLATES)
+
+
+# JSON-safe text: Velocity gets Java strings, so no lone surrogates.
+caller_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40)
+
+
+@given(value=st.none() | caller_text, token=st.none() | st.text(alphabet="abcXYZ019-_", min_size=1, max_size=20))
+def test_our_renderer_agrees_with_airspeed(value, token):
+    inputs = {} if value is None else {"phoneNumber": value, "customerId": value}
+    context = {"input": inputs, "credentials": {} if token is None else {"token": token}}
+    for template in TEMPLATES:
+        ours, theirs = render(template, context), velocity(template, context)
+        if "esc.url" in template:
+            # Java and Python may spell the same character differently (~ vs %7E); both decode alike.
+            assert unquote_plus(ours) == unquote_plus(theirs), template
+        elif "esc.jsonString" in template:
+            assert json.loads(ours) == json.loads(theirs), template  # "\u007f" and "\x7f" are one character
+        else:
+            assert ours == theirs, template
+
+
+@given(values=st.lists(st.none() | caller_text, min_size=6, max_size=6))
+def test_success_template_renders_like_airspeed(values):
+    template = action("https://crm.example.com")["config"]["response"]["successTemplate"]
+    context = {key: json.dumps(value) for key, value in zip(ALICE_OUTPUTS, values, strict=True)}
+    assert render(template, context) == velocity(template, context)
+    assert json.loads(render(template, context)) == dict(zip(ALICE_OUTPUTS, values, strict=True))
+
+
+@given(value=caller_text)
+def test_escapes_round_trip(value):
+    assert json.loads(f'"{ESCAPES["jsonString"](value)}"') == value
+    assert unquote_plus(ESCAPES["url"](value)) == value
+
+
+def test_rendered_templates_golden_bytes():
+    tricky = {"input": {"phoneNumber": 'tel:+1 555"\\é'}, "credentials": {"token": "t0k"}}
+    assert render(TEMPLATES[0], tricky) == '{"phoneNumber": "tel:+1 555\\"\\\\é"}'
+    assert render(TEMPLATES[2], tricky) == (
+        "https://crm.example.com/api/customer/lookup?phoneNumber=tel%3A%2B1+555%22%5C%C3%A9"
+    )
+    assert render(TEMPLATES[5], tricky) == "Bearer t0k"
+    unset = {"input": {}, "credentials": {}}
+    assert render(TEMPLATES[0], unset) == '{"phoneNumber": ""}'
+    assert render(TEMPLATES[5], unset) == "Bearer ${credentials.token}"  # a missing credential shows itself
+    assert (
+        render("$esc.jsonString(${input.phoneNumber})|" + TEMPLATES[7], unset)
+        == "$esc.jsonString(${input.phoneNumber})|${input.phoneNumber}||$input.phoneNumber"
+    )
 
 
 # -- the export, executed against the live server ----------------------------------------

@@ -1,4 +1,4 @@
-"""Call a lookup URL the way the Architect flow does and explain what the caller would get."""
+"""architect_probe --tutorial-node: send the tutorial node's request and follow its responseMapping."""
 
 import json
 import time
@@ -8,19 +8,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from crm.phones import normalize_phone
-from lookup.genesys import (
-    AUTHORIZATION_TEMPLATE,
-    BODY_TEMPLATE,
-    LOOKUP_PATH,
-    QUERY_TEMPLATE,
-    TUTORIAL_NODE,
-    Mapping,
-    Route,
-    apply_response_mapping,
-    render_node_body,
-    render_velocity,
-    route,
-)
+from genesys.actions import LOOKUP_PATH, QUERY_TEMPLATE
+from genesys.tutorial import TUTORIAL_NODE, Mapping, Route, apply_response_mapping, render_node_body, route
+from genesys.velocity import render
 
 MISSING_FIELD = "missing phoneNumber field"
 
@@ -64,27 +54,18 @@ class Flow:
     token: str
     method: str = "POST"
     timeout_ms: int = 3000
-    node: dict | None = None  # a tutorial-style node configuration, or None for the data action
+    node: dict = field(default_factory=lambda: dict(TUTORIAL_NODE["configuration"]))
     response_mapping: dict = field(default_factory=lambda: dict(TUTORIAL_NODE["configuration"]["responseMapping"]))
 
     def request(self, phone: str) -> FlowRequest:
         """The request for this caller, rendered from the flow's templates."""
-        if self.node is None:
-            headers = {"Authorization": render_velocity(AUTHORIZATION_TEMPLATE, {"credentials": {"token": self.token}})}
-            if self.method == "GET":
-                query = render_velocity(QUERY_TEMPLATE, {"input": {"phoneNumber": phone}})
-                url = self.url + ("&" + query[1:] if "?" in self.url else query)
-                return FlowRequest("GET", url, headers, None, self.timeout_ms)
-            headers["Content-Type"] = "application/json"
-            body = render_velocity(BODY_TEMPLATE, {"input": {"phoneNumber": phone}})
-            return FlowRequest("POST", self.url, headers, body.encode(), self.timeout_ms)
         headers = {key: value for key, value in self.node["headers"].items() if key.lower() != "authorization"}
         written = next((v for k, v in self.node["headers"].items() if k.lower() == "authorization"), None)
         # The node's own token is a placeholder; keep its shape (with or without "Bearer ") and put ours in.
         bearer = written is None or written.lower().startswith("bearer ")
         headers = {"Authorization": f"Bearer {self.token}" if bearer else self.token, **headers}
         if self.method == "GET":
-            query = render_velocity(QUERY_TEMPLATE, {"input": {"phoneNumber": phone}})
+            query = render(QUERY_TEMPLATE, {"input": {"phoneNumber": phone}})
             url = self.url + ("&" + query[1:] if "?" in self.url else query)
             return FlowRequest("GET", url, headers, None, self.timeout_ms)
         return FlowRequest(

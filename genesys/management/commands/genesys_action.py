@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from lookup.genesys import METHODS, GenesysError, action_json, build_action
+from genesys.actions import KINDS, METHODS, GenesysError, action_json, build_action
 
 
 class Command(BaseCommand):
@@ -18,12 +18,18 @@ class Command(BaseCommand):
             "--base-url", required=True, help="Where Genesys reaches this service, e.g. https://crm.example.com"
         )
         parser.add_argument("--method", default="POST", type=str.upper, choices=METHODS, help="POST (default) or GET.")
+        parser.add_argument(
+            "--kind",
+            default="phone",
+            choices=KINDS,
+            help="phone (Call.Ani, default) or by-id (a typed customer number).",
+        )
         parser.add_argument("--name", help="Action name shown in Genesys (default: CRM customer lookup).")
         parser.add_argument("-o", "--output", metavar="FILE", help="Write the JSON to FILE instead of stdout.")
 
-    def handle(self, *args, base_url, method, name, output, **options):
+    def handle(self, *args, base_url, method, kind, name, output, **options):
         try:
-            text = action_json(build_action(base_url, method=method, name=name))
+            text = action_json(build_action(base_url, method=method, name=name, kind=kind))
         except GenesysError as exc:
             raise CommandError(str(exc)) from exc
         if base_url.strip().lower().startswith("http://"):
