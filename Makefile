@@ -59,7 +59,7 @@ system-packages:
 test: system-packages lint migrations-check
 	$(VENV)/bin/pytest
 
-# Not part of `make test`: load benchmark beside the tutorial's Flask service (see README).
+# Not part of `make test`: load benchmark beside the tutorial's Flask service (bench/README.md).
 bench: install
 	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	$(PY) bench/run.py $(BENCH_ARGS)

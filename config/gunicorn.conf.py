@@ -1,6 +1,6 @@
 """gunicorn settings for `make run` and production (read by `gunicorn -c config/gunicorn.conf.py`).
 
-Every value can be overridden by an environment variable; README "Deploy" explains them.
+Every value can be overridden by an environment variable; docs/operations.md explains them.
 """
 
 import multiprocessing
@@ -20,7 +20,7 @@ control_socket_disable = True
 # replaced, so a stuck request cannot hold a worker much past the caller's budget; a lookup
 # against an unreachable PostgreSQL answers 503 first (connect_timeout 2 s, see settings).
 # Admin CSV imports share this limit: in production serve /admin/ from its own instance with
-# GUNICORN_TIMEOUT=120, or import large files with `python manage.py import` (README "Deploy").
+# GUNICORN_TIMEOUT=120 (docs/operations.md "gunicorn").
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or FLOW_BUDGET_MS // 1000)
 # On SIGTERM/SIGHUP, in-flight lookups get this long to finish before workers are killed.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or FLOW_BUDGET_MS // 1000)

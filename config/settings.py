@@ -275,7 +275,7 @@ PHONENUMBER_DB_FORMAT = "E164"
 # ------------------------------------------------------------------------------
 LOOKUP_SECRET = env.str("LOOKUP_SECRET", default="")
 # Audit rows are written in batches at most this many ms after their lookup (0: one INSERT
-# per lookup, inline). Only a killed worker loses its last interval (README "Performance").
+# per lookup, inline). Only a killed worker loses its last interval (bench/README.md).
 LOOKUP_AUDIT_FLUSH_MS = env.int("LOOKUP_AUDIT_FLUSH_MS", default=100)
 # Each batched row is also appended to a per-worker spool file there until committed, so a
 # killed worker loses none (lookup/audit.py). Default: a folder per database under the temp dir.
@@ -318,7 +318,7 @@ CRM_IMPORT_MAX_CELL_CHARS = env.int("CRM_IMPORT_MAX_CELL_CHARS", default=10_000)
 # Files up to this size are previewed and imported inside the request (well under a second).
 CRM_INLINE_IMPORT_BYTES = env.int("CRM_INLINE_IMPORT_BYTES", default=64 * 1024)
 
-# METRICS: GET /metrics in the Prometheus text format (README "Metrics and insights").
+# METRICS: GET /metrics in the Prometheus text format (docs/operations.md "Metrics").
 # ------------------------------------------------------------------------------
 METRICS_ENABLED = env.bool("METRICS_ENABLED", default=False)
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

@@ -22,7 +22,7 @@ class Caller:
 
 
 # The lookup's hot path: the customer, its tier and the phone in one plain statement.
-# Building it through the ORM cost more CPU than running it (see the README's Performance).
+# Building it through the ORM cost more CPU than running it (see bench/README.md).
 _CALLER_SQL = (
     "SELECT c.id, c.customer_id, c.first_name, c.last_name, t.name, c.last_interaction_date"
     f" FROM {CustomerPhone._meta.db_table} p"

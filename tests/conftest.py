@@ -18,26 +18,29 @@ from crm.models import Customer  # noqa: E402
 from tests.factories import CustomerFactory, CustomerPhoneFactory, TierFactory  # noqa: E402
 
 
+def demo_customer(customer_id, first_name, last_name, tier, rank, last_interaction_date, number) -> Customer:
+    """One of fixtures/demo.json's customers, with its tier and phone."""
+    customer = CustomerFactory(
+        customer_id=customer_id,
+        first_name=first_name,
+        last_name=last_name,
+        tier=TierFactory(name=tier, rank=rank),
+        last_interaction_date=last_interaction_date,
+    )
+    CustomerPhoneFactory(customer=customer, number=number)
+    return customer
+
+
 @pytest.fixture
 def alice(db) -> Customer:
     """The demo's Gold customer, +15551234567."""
-    gold = TierFactory(name="Gold", rank=20)
-    customer = CustomerFactory(
-        customer_id="CUST-001", first_name="Alice", last_name="Smith", tier=gold, last_interaction_date="2023-10-15"
-    )
-    CustomerPhoneFactory(customer=customer, number="+15551234567")
-    return customer
+    return demo_customer("CUST-001", "Alice", "Smith", "Gold", 20, "2023-10-15", "+15551234567")
 
 
 @pytest.fixture
 def bob(db) -> Customer:
     """The demo's Silver customer, +15559876543."""
-    silver = TierFactory(name="Silver", rank=10)
-    customer = CustomerFactory(
-        customer_id="CUST-002", first_name="Bob", last_name="Jones", tier=silver, last_interaction_date="2023-11-01"
-    )
-    CustomerPhoneFactory(customer=customer, number="+15559876543")
-    return customer
+    return demo_customer("CUST-002", "Bob", "Jones", "Silver", 10, "2023-11-01", "+15559876543")
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Start real servers (gunicorn) for tests, on a free loopback port, and stop them."""
 
+import json
 import os
 import signal
 import socket
@@ -89,3 +90,16 @@ def http(method: str, url: str, *, body: bytes | None = None, headers: dict | No
             return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers, error.read()
+
+
+def lookup(url: str, token: str, number, *, auth: str | None = None):
+    """POST {"phoneNumber": number} to a running server's lookup; (status, headers, body)."""
+    headers = {"Content-Type": "application/json", "Authorization": auth or f"Bearer {token}"}
+    body = json.dumps({"phoneNumber": number}).encode()
+    return http("POST", f"{url}/api/customer/lookup", body=body, headers=headers)
+
+
+def access_lines(log_path: Path) -> list[dict]:
+    """The JSON access-log lines of a server's output."""
+    lines = log_path.read_text().splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{")]

@@ -10,7 +10,8 @@ from config.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # In-process tests read audit rows right after a request; servers started by tests keep the
-# production default (batched), and tests/test_audit_batching.py covers the batches.
+# production default (batched). tests/api/test_audit.py runs its tests through both paths, and
+# tests/unit/test_audit_batching.py covers the buffer, the thread and the worker-exit flush.
 LOOKUP_AUDIT_FLUSH_MS = 0
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 

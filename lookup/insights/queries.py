@@ -21,7 +21,7 @@ Outcome = LookupEvent.Outcome
 OUTCOMES = [Outcome.SUCCESS, Outcome.NOT_FOUND, Outcome.NO_NUMBER, Outcome.BAD_REQUEST, Outcome.UNAUTHORIZED]
 PERCENTILES = (50, 95, 99)
 
-# Alert thresholds (README "Metrics and insights").
+# Alert thresholds (docs/support.md, the insights dashboard).
 UNAUTHORIZED_MIN_LAST_HOUR = 10  # below this a few typos are not a "rise"
 UNAUTHORIZED_RISE_FACTOR = 3  # last hour vs the hourly average of the 24 hours before it
 P99_ALERT_MS = 1000

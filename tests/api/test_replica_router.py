@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 
 from config.routers import LookupReplicaRouter, ReplicaMonitor, replica_reads
 from crm.models import Customer
-from tests.test_lookup_api import ALICE_BODY, post
+from tests.contract import ALICE_BODY, post
 
 ROUTERS = ["config.routers.LookupReplicaRouter"]
 

@@ -1,5 +1,6 @@
 """The insights admin pages: permissions, what they show, their query budget, the prefilled add form."""
 
+import re
 from datetime import timedelta
 from io import StringIO
 
@@ -132,7 +133,9 @@ def test_unknown_callers_page_paginates_and_links_the_prefilled_add_form(admin_c
     assert rows[0]["add_url"] == "/admin/crm/customer/add/?phone=%2B15550000000"
     page2 = admin_client.get(UNKNOWN, {"page": 2})
     assert [r["phone_number"] for r in page2.context["rows"]] == [f"+1555000{n:04d}" for n in range(50, 54)]
-    assert "51" in page2.content.decode()  # ranks continue on page 2
+    # Ranks continue on page 2: each row's rank cell beside its number.
+    ranked = re.findall(r'<tr>\s*<td class="num">(\d+)</td>\s*<td><a [^>]*>([^<]+)</a>', page2.content.decode())
+    assert ranked == [(str(n + 1), f"+1555000{n:04d}") for n in range(50, 54)]
     LookupEventFactory(created_at=now - timedelta(days=40), outcome="not_found", phone_number="+15559999999")
     assert admin_client.get(UNKNOWN, {"window": "all"}).context["page_obj"].paginator.count == 55
 

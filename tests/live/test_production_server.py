@@ -1,10 +1,7 @@
 """The production setup over real HTTP: access log, body limits, TLS proxy, shared throttle, replica."""
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 import time
 from contextlib import ExitStack
 from http.client import HTTPConnection
@@ -14,21 +11,15 @@ import pytest
 
 from lookup.models import LookupEvent
 from lookup.services import token_create
+from tests.contract import ALICE_BODY
 from tests.daemons import redis_server
-from tests.servers import ROOT, gunicorn, http
+from tests.processes import manage
+from tests.servers import access_lines, gunicorn, http, lookup
 from tests.servers import test_database_url as database_url
-from tests.test_lookup_api import ALICE_BODY
-from tests.test_server import lookup
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
 TOO_LARGE_BODY = b'{"error":"Request body is larger than 64 KiB"}'
-
-
-def access_lines(log_path) -> list[dict]:
-    """The JSON access-log lines of a server's output."""
-    lines = log_path.read_text().splitlines()
-    return [json.loads(line) for line in lines if line.startswith("{")]
 
 
 def test_access_log_is_one_json_object_per_line_without_the_token(alice, token, tmp_path):
@@ -148,16 +139,13 @@ def test_without_redis_each_instance_counts_alone(alice, token):
 def test_lookup_reads_customers_from_the_replica_and_writes_audit_to_default(alice, token, tmp_path):
     replica, dump = tmp_path / "replica.sqlite3", tmp_path / "crm.json"
     # The replica is a copy of the primary: same rows, same primary keys.
-    env = {"PATH": os.environ["PATH"], "DJANGO_SECRET_KEY": "x", "DJANGO_ENV_FILE": os.devnull}
-    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     steps = [
         (database_url(), ["dumpdata", "crm", "-o", str(dump)]),
         (f"sqlite:///{replica}", ["migrate", "crm", "-v0"]),
         (f"sqlite:///{replica}", ["loaddata", str(dump), "-v0"]),
     ]
     for url, args in steps:
-        step_env = {**env, "DATABASE_URL": url}
-        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=step_env, check=True, timeout=120)
+        manage(*args, env={"DJANGO_SECRET_KEY": "x", "DATABASE_URL": url}, check=True)
     # A replica that visibly differs from the primary proves where the read went.
     with sqlite3.connect(replica) as db:
         db.execute("UPDATE crm_customer SET first_name = 'Replica' WHERE customer_id = 'CUST-001'")

@@ -7,7 +7,7 @@ from django.db.models import ProtectedError
 
 from crm.models import Customer, CustomerPhone, Tier
 from tests.factories import CustomerFactory, CustomerPhoneFactory, TierFactory
-from tests.test_phones import ACCEPTED
+from tests.unit.test_phones import ACCEPTED
 
 pytestmark = pytest.mark.django_db
 

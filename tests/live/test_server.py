@@ -1,16 +1,13 @@
 """The lookup over real HTTP, served by gunicorn with the production config."""
 
-import json
-import os
-import subprocess
-import sys
 import time
 
 import pytest
 
 from lookup.models import LookupEvent
-from tests.servers import ROOT, gunicorn, http
-from tests.test_lookup_api import ALICE_BODY, NOT_FOUND_BODY, UNAUTHORIZED_BODY
+from tests.contract import ALICE_BODY, NOT_FOUND_BODY, UNAUTHORIZED_BODY
+from tests.processes import manage
+from tests.servers import gunicorn, http, lookup
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
@@ -19,12 +16,6 @@ pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 def server(alice, token):
     with gunicorn(workers=2) as (url, _):
         yield url, token
-
-
-def lookup(url, token, number, *, auth=None):
-    headers = {"Content-Type": "application/json", "Authorization": auth or f"Bearer {token}"}
-    body = json.dumps({"phoneNumber": number}).encode()
-    return http("POST", f"{url}/api/customer/lookup", body=body, headers=headers)
 
 
 def test_found_over_http(server):
@@ -60,13 +51,7 @@ def test_get_over_http_and_audit_written_by_server(server):
 
 def test_admin_css_is_served_with_debug_off(db, tmp_path):
     static = {"DJANGO_STATIC_ROOT": str(tmp_path / "static")}
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_SECRET_KEY": "x", **static},
-        check=True,
-        timeout=120,
-    )
+    manage("collectstatic", "--noinput", "-v0", env={"DJANGO_SECRET_KEY": "x", **static}, check=True)
     with gunicorn(workers=1, env=static) as (url, _):
         status, _, page = http("GET", f"{url}/admin/login/")
         assert status == 200

@@ -1,10 +1,7 @@
 """Settings, demo fixture and the make-run commands."""
 
-import os
 import subprocess
-import sys
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -12,25 +9,15 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from crm.models import Customer, CustomerPhone, Tier
+from tests.processes import manage
+from tests.servers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
+SHOW_DEBUG = "from django.conf import settings; print(settings.DEBUG)"
 
 
-def run_settings(**env_overrides) -> subprocess.CompletedProcess:
-    """Import the real settings in a fresh interpreter with only the given environment."""
-    env = {"PATH": os.environ["PATH"], "DJANGO_ENV_FILE": os.devnull, **env_overrides}
-    return subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
-        ],
-        cwd=ROOT,
-        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def run_settings(**env) -> subprocess.CompletedProcess:
+    """Start manage.py with the real settings and only the given environment; it prints DEBUG."""
+    return manage("shell", "-v0", "-c", SHOW_DEBUG, env=env)
 
 
 def test_settings_refuse_to_start_without_secret_key():

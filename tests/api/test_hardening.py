@@ -1,9 +1,6 @@
 """Production hardening in-process: request ids, per-token throttle, replica router, deploy settings."""
 
 import os
-import secrets
-import subprocess
-import sys
 
 import pytest
 from django.core.cache import cache
@@ -13,8 +10,8 @@ from crm.models import Customer
 from lookup.api.throttling import TokenRateThrottle
 from lookup.models import ApiToken
 from lookup.services import token_create
-from tests.servers import ROOT
-from tests.test_lookup_api import ALICE_BODY, URL, assert_json, post
+from tests.contract import ALICE_BODY, URL, assert_json, post
+from tests.processes import PRODUCTION_ENV, manage
 
 pytestmark = pytest.mark.django_db
 
@@ -147,37 +144,15 @@ def test_lookup_lets_the_configured_router_choose_its_customer_read(api, alice, 
 # -- settings switched by the environment (fresh processes) ----------------------------
 
 
-def run_manage(*args: str, env: dict) -> subprocess.CompletedProcess:
-    base = {"PATH": os.environ["PATH"], "DJANGO_ENV_FILE": os.devnull, "DJANGO_SETTINGS_MODULE": "config.settings"}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-PRODUCTION_ENV = {
-    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-    "DJANGO_ALLOWED_HOSTS": "crm.example.com",
-    "DJANGO_BEHIND_TLS_PROXY": "1",
-    "DATABASE_URL": "postgres://crm:crm@db.example.com:5432/crm",
-    "DATABASE_REPLICA_URL": "postgres://crm:crm@replica.example.com:5432/crm",
-    "REDIS_URL": "redis://cache.example.com:6379/0",
-}
-
-
 def test_check_deploy_is_clean_with_production_env():
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
 def test_check_deploy_warns_without_the_tls_proxy_switch():
     env = {**PRODUCTION_ENV, "DJANGO_BEHIND_TLS_PROXY": "0"}
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 1
     for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
         assert warning in result.stderr
@@ -191,7 +166,7 @@ SHOW = (
 
 
 def test_production_env_selects_redis_replica_router_and_connect_timeout():
-    out = run_manage("shell", "-v0", "-c", SHOW, env=PRODUCTION_ENV).stdout.splitlines()
+    out = manage("shell", "-v0", "-c", SHOW, env=PRODUCTION_ENV).stdout.splitlines()
     assert out == [
         "django.core.cache.backends.redis.RedisCache",
         "['default', 'replica']",
@@ -202,7 +177,7 @@ def test_production_env_selects_redis_replica_router_and_connect_timeout():
 
 def test_default_env_uses_local_memory_and_one_database():
     env = {"DJANGO_SECRET_KEY": "x", "DATABASE_URL": "sqlite:////tmp/crm-settings-test.sqlite3"}
-    out = run_manage("shell", "-v0", "-c", SHOW, env=env).stdout.splitlines()
+    out = manage("shell", "-v0", "-c", SHOW, env=env).stdout.splitlines()
     assert out[:3] == ["django.core.cache.backends.locmem.LocMemCache", "['default']", "[]"]
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from lookup.models import LookupEvent
+from tests.contract import ALICE_BODY
 from tests.daemons import throwaway_postgres
-from tests.servers import ROOT, gunicorn
-from tests.test_lookup_api import ALICE_BODY
-from tests.test_production_server import access_lines
+from tests.processes import manage
+from tests.servers import access_lines, gunicorn
 
 pytestmark = [pytest.mark.fault, pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
@@ -102,20 +102,10 @@ def worker_pids(master_pid: int) -> set[int]:
 
 def prepare_database(database_url: str) -> str:
     """Migrate a fresh database, load the demo customers, and return a new lookup token."""
-    env = {
-        "PATH": os.environ["PATH"],
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_ENV_FILE": os.devnull,
-        "DJANGO_SECRET_KEY": "fault-test-secret",
-        "DATABASE_URL": database_url,
-    }
-    manage = [sys.executable, "manage.py"]
+    env = {"DJANGO_SECRET_KEY": "fault-test-secret", "DATABASE_URL": database_url}
     for args in (["migrate", "-v0"], ["loaddata", "demo", "-v0"]):
-        subprocess.run([*manage, *args], cwd=ROOT, env=env, check=True, timeout=120)
-    out = subprocess.run(
-        [*manage, "create_lookup_token", "fault-test"], cwd=ROOT, env=env, check=True, timeout=60, capture_output=True
-    )
-    return out.stdout.decode().strip().splitlines()[-1]
+        manage(*args, env=env, check=True)
+    return manage("create_lookup_token", "fault-test", env=env, check=True).stdout.strip().splitlines()[-1]
 
 
 def report(name: str, **figures) -> None:

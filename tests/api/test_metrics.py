@@ -3,8 +3,6 @@
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,7 +15,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from config import multiprocess
 from lookup.metrics import DURATION
-from tests.servers import ROOT, gunicorn, http
+from tests.processes import manage
+from tests.servers import gunicorn, http
 
 METRICS_TOKEN = "metrics-test-token-0123456789"
 ON = {"METRICS_ENABLED": True, "METRICS_TOKEN": METRICS_TOKEN}
@@ -55,11 +54,7 @@ def test_refused_without_its_token(client, header):
 
 
 def test_enabled_without_token_is_a_configuration_error():
-    env = {**os.environ, "DJANGO_ENV_FILE": os.devnull, "DJANGO_SECRET_KEY": "x", "METRICS_ENABLED": "1"}
-    env.pop("METRICS_TOKEN", None)
-    result = subprocess.run(
-        [sys.executable, "-c", "import config.settings"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
+    result = manage("check", env={"DJANGO_SECRET_KEY": "x", "METRICS_ENABLED": "1"})
     assert result.returncode == 1
     assert (
         "ImproperlyConfigured: METRICS_ENABLED=1 needs METRICS_TOKEN: /metrics answers only `Bearer $METRICS_TOKEN`."

@@ -7,29 +7,10 @@ from django.db import DatabaseError
 from django.test import override_settings
 
 from lookup.models import ApiToken, LookupEvent
-from tests import test_phones as phone_cases
+from tests.contract import ALICE_BODY, MISSING_BODY, NOT_FOUND_BODY, UNAUTHORIZED_BODY, URL, assert_json, post
+from tests.unit import test_phones as phone_cases
 
 pytestmark = pytest.mark.django_db
-
-URL = "/api/customer/lookup"
-ALICE_BODY = (
-    b'{"status":"success","data":{"customerId":"CUST-001","firstName":"Alice","lastName":"Smith",'
-    b'"tier":"Gold","lastInteractionDate":"2023-10-15"}}'
-)
-NOT_FOUND_BODY = b'{"status":"not_found","data":null}'
-UNAUTHORIZED_BODY = b'{"error":"Unauthorized"}'
-MISSING_BODY = b'{"error":"Missing phoneNumber field"}'
-
-
-def post(client, body, content_type="application/json"):
-    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
-    return client.post(URL, data=data, content_type=content_type)
-
-
-def assert_json(response, status, body: bytes):
-    assert (response.status_code, response.content) == (status, body)
-    assert response["Content-Type"] == "application/json"
-    assert response["X-Content-Type-Options"] == "nosniff"
 
 
 # -- found / not found ---------------------------------------------------------------

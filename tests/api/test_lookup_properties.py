@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.test_lookup_api import ALICE_BODY, NOT_FOUND_BODY, URL
+from tests.contract import ALICE_BODY, NOT_FOUND_BODY, URL
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from django.test import override_settings
 
 from lookup import audit
 from lookup.models import LookupEvent
+from tests.contract import ALICE_BODY
 from tests.servers import gunicorn, http
-from tests.test_lookup_api import ALICE_BODY
 
 ROW = {"outcome": "success", "token_name": "t", "phone_number": "+15551234567", "customer_id": None}
 
@@ -97,40 +97,39 @@ def test_background_thread_writes_rows_within_the_interval():
     ]
 
 
-@pytest.mark.django_db(transaction=True)
-@override_settings(LOOKUP_AUDIT_FLUSH_MS=60_000)
-def test_a_refused_batch_is_logged_and_dropped(monkeypatch, caplog, tmp_path):
+@pytest.fixture
+def two_buffered_rows(settings):
+    """Two rows waiting in the buffer (and the spool), with a flush interval no test waits for."""
+    settings.LOOKUP_AUDIT_FLUSH_MS = 60_000
     audit.record_lookup(**ROW, duration_ms=1.0)
     audit.record_lookup(**ROW, duration_ms=2.0)
 
-    def refuse(rows):
-        raise DataError("value too long")
 
-    write_rows = audit.write_rows
-    monkeypatch.setattr(audit, "write_rows", refuse)
-    assert audit.flush_pending() == 0
+def flush_failing_with(error: Exception, monkeypatch) -> int:
+    """flush_pending() while every write raises `error`; writes work again afterwards."""
+
+    def fail(rows):
+        raise error
+
+    with monkeypatch.context() as patch:
+        patch.setattr(audit, "write_rows", fail)
+        return audit.flush_pending()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_batch_is_logged_and_dropped(two_buffered_rows, monkeypatch, caplog, tmp_path):
+    assert flush_failing_with(DataError("value too long"), monkeypatch) == 0
     assert "lost 2 lookup audit rows: the database refused them" in caplog.text
-    monkeypatch.setattr(audit, "write_rows", write_rows)
     assert audit.flush_pending() == 0  # dropped, not retried forever
     assert spooled(tmp_path / "spool") == {}
 
 
 @pytest.mark.django_db(transaction=True)
-@override_settings(LOOKUP_AUDIT_FLUSH_MS=60_000)
-def test_rows_wait_for_an_unreachable_database(monkeypatch, caplog, tmp_path):
-    audit.record_lookup(**ROW, duration_ms=1.0)
-    audit.record_lookup(**ROW, duration_ms=2.0)
-
-    def unreachable(rows):
-        raise OperationalError("connection refused")
-
-    write_rows = audit.write_rows
-    monkeypatch.setattr(audit, "write_rows", unreachable)
-    assert audit.flush_pending() == 0
+def test_rows_wait_for_an_unreachable_database(two_buffered_rows, monkeypatch, caplog, tmp_path):
+    assert flush_failing_with(OperationalError("connection refused"), monkeypatch) == 0
     assert "database unreachable, 2 rows kept for the next flush" in caplog.text
     audit.record_lookup(**ROW, duration_ms=3.0)
     assert sum(spooled(tmp_path / "spool").values()) == 3  # still on disk, should this worker be killed now
-    monkeypatch.setattr(audit, "write_rows", write_rows)
     assert audit.flush_pending() == 3
     assert sorted(LookupEvent.objects.values_list("duration_ms", flat=True)) == [1.0, 2.0, 3.0]
     assert spooled(tmp_path / "spool") == {}

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from genesys.actions import ERROR_PROMPT, GENERAL_PROMPT
 from genesys.tutorial import TUTORIAL_NODE, apply_response_mapping, node_configuration, render_node_body, route
 from genesys.velocity import ESCAPES, render
+from tests.contract import ALICE_BODY, NOT_FOUND_BODY, UNAUTHORIZED_BODY
 from tests.servers import ROOT, gunicorn, http
-from tests.test_lookup_api import ALICE_BODY, NOT_FOUND_BODY, UNAUTHORIZED_BODY
 
 ALICE_OUTPUTS = {
     "status": "success",

@@ -1,5 +1,6 @@
 """Audit events for every lookup, their admin and retention."""
 
+import time
 from datetime import timedelta
 from io import StringIO
 
@@ -9,23 +10,46 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
+from lookup import audit
 from lookup.models import LookupEvent
+from tests.contract import URL
 
 pytestmark = pytest.mark.django_db
 
-URL = "/api/customer/lookup"
+
+@pytest.fixture(params=["inline", "batched"])
+def audit_path(request, settings, monkeypatch):
+    """Run a test through both ways an audit row is written; yields the way.
+
+    tests/settings.py writes each row inline (LOOKUP_AUDIT_FLUSH_MS = 0). "batched" is the
+    production path: rows wait in a fresh AuditWriter's buffer and events() writes them with
+    flush_pending(), as gunicorn's worker_exit hook does. Its thread waits a minute, so it never
+    writes concurrently with the test's own transaction (the timed thread has its own test below).
+    """
+    if request.param == "inline":
+        yield "inline"
+        return
+    settings.LOOKUP_AUDIT_FLUSH_MS = 60_000
+    writer = audit.AuditWriter()
+    monkeypatch.setattr(audit, "_writer", writer)
+    yield "batched"
+    writer.stop()
 
 
 def events():
+    """The audit rows, after writing any still buffered (a no-op on the inline path)."""
+    audit.flush_pending()
     return list(LookupEvent.objects.order_by("id").values_list("outcome", "token_name", "phone_number", "customer_id"))
 
 
-def test_each_outcome_is_recorded(api, anon_api, alice):
+def test_each_outcome_is_recorded(api, anon_api, alice, audit_path):
     api.post(URL, {"phoneNumber": "(555) 123-4567"}, format="json")
     api.post(URL, {"phoneNumber": "+15550000000"}, format="json")
     api.post(URL, {"phoneNumber": "anonymous"}, format="json")
     api.post(URL, {}, format="json")
     anon_api.post(URL, {"phoneNumber": "+15551234567"}, format="json")
+    # Batched, nothing is written before the flush: the buffer really was the path taken.
+    assert LookupEvent.objects.count() == (5 if audit_path == "inline" else 0)
     assert events() == [
         ("success", "genesys-test", "+15551234567", alice.pk),
         ("not_found", "genesys-test", "+15550000000", None),
@@ -35,16 +59,18 @@ def test_each_outcome_is_recorded(api, anon_api, alice):
     ]
 
 
-def test_duration_is_recorded(api, alice):
+def test_duration_is_recorded(api, alice, audit_path):
     api.post(URL, {"phoneNumber": "+15551234567"}, format="json")
+    audit.flush_pending()
     event = LookupEvent.objects.get()
     assert 0 < event.duration_ms < 3000
     assert timezone.now() - event.created_at < timedelta(minutes=1)
 
 
-def test_audit_admin_is_read_only_and_filterable(admin_client, api, alice):
+def test_audit_admin_is_read_only_and_filterable(admin_client, api, alice, audit_path):
     api.post(URL, {"phoneNumber": "+15551234567"}, format="json")
     api.post(URL, {"phoneNumber": "+15550000000"}, format="json")
+    audit.flush_pending()
     changelist = reverse("admin:lookup_lookupevent_changelist")
     response = admin_client.get(changelist, {"outcome": "success"})
     assert response.status_code == 200
@@ -81,20 +107,21 @@ def test_prune_rejects_zero_days():
         call_command("prune_lookup_events", days=0)
 
 
-def test_deleting_a_customer_keeps_its_events(api, alice):
+def test_deleting_a_customer_keeps_its_events(api, alice, audit_path):
     api.post(URL, {"phoneNumber": "+15551234567"}, format="json")
+    audit.flush_pending()  # the row holds the customer before it goes
     alice.delete()
     assert events() == [("success", "genesys-test", "+15551234567", None)]
 
 
-def test_plain_sql_insert_stores_the_same_row_as_the_orm(alice):
-    from lookup.audit import record_lookup
-
+def test_plain_sql_insert_stores_the_same_row_as_the_orm(alice, audit_path):
+    """Inline, each row is one INSERT; batched, both go in one executemany transaction."""
     before = timezone.now()
-    record_lookup(
+    audit.record_lookup(
         outcome="success", token_name="t", phone_number="+15551234567", customer_id=alice.pk, duration_ms=1.23456
     )
-    record_lookup(outcome="no_number", token_name="", phone_number=None, customer_id=None, duration_ms=0.5)
+    audit.record_lookup(outcome="no_number", token_name="", phone_number=None, customer_id=None, duration_ms=0.5)
+    assert audit.flush_pending() == (0 if audit_path == "inline" else 2)
     first, second = LookupEvent.objects.order_by("id")
     assert (first.outcome, first.token_name, first.phone_number, first.customer, first.duration_ms) == (
         "success",
@@ -111,3 +138,22 @@ def test_any_accept_header_gets_json(api, alice):
     response = api.post(URL, {"phoneNumber": "+15551234567"}, format="json", HTTP_ACCEPT="text/html")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_production_interval_writes_a_lookup_from_the_background_thread(api, alice, settings, monkeypatch):
+    """The whole production path in-process: view, buffer, and the writer thread's own connection."""
+    settings.LOOKUP_AUDIT_FLUSH_MS = 100  # config.settings' default
+    writer = audit.AuditWriter()
+    monkeypatch.setattr(audit, "_writer", writer)
+    try:
+        api.post(URL, {"phoneNumber": "+15551234567"}, format="json")
+        deadline = time.monotonic() + 10  # a loaded machine may be slow; the row usually lands in ~0.1 s
+        while not LookupEvent.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert list(LookupEvent.objects.values_list("outcome", "token_name", "phone_number", "customer_id")) == [
+            ("success", "genesys-test", "+15551234567", alice.pk)
+        ]
+        assert writer.rows == []
+    finally:
+        writer.stop()
