@@ -9,7 +9,7 @@ from axes.models import AccessAttempt
 from django.core.management import call_command
 from django.utils import timezone
 
-from tests.test_hardening import run_manage
+from tests.processes import manage as run_manage
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.core.files.storage import FileSystemStorage
 
 from security.logfilters import OneLineClientErrors
 from security.middleware import LAST_SEEN_KEY
-from tests.test_hardening import run_manage
+from tests.processes import manage as run_manage
 
 pytestmark = pytest.mark.django_db
 

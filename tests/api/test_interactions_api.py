@@ -11,8 +11,8 @@ from django.db import DatabaseError
 from crm.models import Interaction
 from lookup.api.throttling import TokenRateThrottle
 from lookup.models import LookupEvent
-from tests.test_lookup_api import ALICE_BODY, UNAUTHORIZED_BODY, assert_json
-from tests.test_lookup_api import URL as LOOKUP_URL
+from tests.contract import ALICE_BODY, UNAUTHORIZED_BODY, assert_json
+from tests.contract import URL as LOOKUP_URL
 
 pytestmark = pytest.mark.django_db
 

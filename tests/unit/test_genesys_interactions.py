@@ -28,7 +28,7 @@ from genesys.interactions import (
 )
 from tests.servers import gunicorn
 
-GOLDEN = Path(__file__).parent / "golden" / "interactions"
+GOLDEN = Path(__file__).parent.parent / "golden" / "interactions"
 BASE = "https://crm.example.com"
 CONV = "5b0b9c8e-4a5f-4f3e-9d7a-0c2e8f6a1b23"
 

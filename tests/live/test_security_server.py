@@ -8,8 +8,8 @@ from urllib.request import HTTPCookieProcessor, HTTPRedirectHandler, Request, bu
 
 import pytest
 
+from tests.processes import manage as run_manage
 from tests.servers import gunicorn, http
-from tests.test_hardening import run_manage
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 

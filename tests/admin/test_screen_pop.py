@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from crm.views import candidate_numbers
 from tests.factories import CustomerFactory, CustomerPhoneFactory
-from tests.test_hardening import PRODUCTION_ENV, run_manage
+from tests.processes import PRODUCTION_ENV
+from tests.processes import manage as run_manage
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from security.views import PENDING_KEY
-from tests.test_hardening import run_manage
+from tests.processes import manage as run_manage
 
 pytestmark = pytest.mark.django_db
 
