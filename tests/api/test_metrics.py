@@ -98,7 +98,10 @@ def test_prepare_dir_empties_a_given_directory(tmp_path, monkeypatch):
 
 
 def test_prepare_dir_makes_a_temporary_directory(monkeypatch):
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    # setenv first: monkeypatch then removes the variable prepare_dir() sets, so no later
+    # subprocess inherits a directory this test deletes.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "unset-by-this-test")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
     path = multiprocess.prepare_dir()
     try:
         assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == path
