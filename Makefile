@@ -40,7 +40,7 @@ run: install-runtime .env
 	@# trap stops the worker when gunicorn exits for any other reason. gunicorn prints
 	@# "Serving on ..." once it is bound (config/gunicorn.conf.py when_ready).
 	@trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
-	$(PY) manage.py db_worker --no-reload --interval 0.5 --verbosity 0 & worker=$$!; \
+	$(PY) manage.py jobs_worker --no-reload --interval 0.5 --verbosity 0 & worker=$$!; \
 	SERVING_MESSAGE="Serving on http://127.0.0.1:$(PORT)/admin/ (Ctrl-C stops the server and the jobs worker)" \
 	$(VENV)/bin/gunicorn --config config/gunicorn.conf.py config.wsgi
 

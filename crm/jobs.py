@@ -1,4 +1,4 @@
-"""Background jobs for imports and exports (django-tasks; `python manage.py db_worker` runs them).
+"""Background jobs for imports and exports (django-tasks; `python manage.py jobs_worker` runs them).
 
 A Job row holds what the admin shows: state, progress, totals, per-row errors, changes and the
 file. Small files run the same code inside the request (crm.admin decides); large ones are
@@ -70,9 +70,9 @@ def run_job(job_id: int) -> None:
 
 def execute(job: Job) -> None:
     """Run the job's step now, in this process; any failure ends as a message on the job page."""
-    job.state, job.started_at, job.rows_done = Job.State.RUNNING, timezone.now(), 0
-    job.save(update_fields=["state", "started_at", "rows_done"])
     try:
+        job.state, job.started_at, job.rows_done = Job.State.RUNNING, timezone.now(), 0
+        job.save(update_fields=["state", "started_at", "rows_done"])
         if job.step == "export":
             _export(job)
         else:

@@ -421,7 +421,7 @@ def test_change_tier_refuses_more_than_the_limit_with_a_message(admin_client, al
 @pytest.mark.server
 @pytest.mark.django_db(transaction=True)
 def test_db_worker_runs_an_export_job(admin_client, alice, settings, tmp_path):
-    """`manage.py db_worker` (what `make run` starts) picks up the job the admin queued."""
+    """`manage.py jobs_worker` (what `make run` starts) picks up the job the admin queued."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     for n in range(30):
         CustomerPhoneFactory(customer=CustomerFactory(tier=alice.tier), number=f"+1555030{n:04d}")
@@ -435,7 +435,7 @@ def test_db_worker_runs_an_export_job(admin_client, alice, settings, tmp_path):
     }
     log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115
     worker = subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.1", "--no-startup-delay"],
+        [sys.executable, "manage.py", "jobs_worker", "--no-reload", "--interval", "0.1", "--no-startup-delay"],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -461,3 +461,35 @@ def test_db_worker_runs_an_export_job(admin_client, alice, settings, tmp_path):
         log.close()
     assert worker.returncode == 0 or worker.returncode == -15
     assert Path(settings.MEDIA_ROOT, job.result).is_file()
+
+
+def test_jobs_worker_carries_on_after_a_locked_database(monkeypatch, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    from django.db import OperationalError
+    from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
+
+    calls = []
+
+    def handle(self, *args, **options):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("database is locked")
+        return None
+
+    monkeypatch.setattr(DbWorkerCommand, "handle", handle)
+    monkeypatch.setattr("crm.management.commands.jobs_worker.time.sleep", lambda seconds: None)
+    call_command("jobs_worker", "--batch")
+    assert len(calls) == 2
+
+
+def test_jobs_worker_lets_other_database_errors_end_it(monkeypatch, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    from django.db import OperationalError
+    from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
+
+    def handle(self, *args, **options):
+        raise OperationalError("no such table: django_tasks_database_dbtaskresult")
+
+    monkeypatch.setattr(DbWorkerCommand, "handle", handle)
+    with pytest.raises(OperationalError):
+        call_command("jobs_worker", "--batch")

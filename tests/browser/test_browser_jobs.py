@@ -1,4 +1,4 @@
-"""A 50,000-row import and a 200,000-customer export through the admin, run by a real db_worker."""
+"""A 50,000-row import and a 200,000-customer export through the admin, run by a real jobs worker."""
 
 import os
 import subprocess
@@ -24,7 +24,7 @@ JOB_TIMEOUT_MS = 150_000
 
 @pytest.fixture
 def worker(settings, tmp_path):
-    """`manage.py db_worker` against the test database; the live server enqueues into it."""
+    """`manage.py jobs_worker` against the test database; the live server enqueues into it."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     env = {
         **os.environ,
@@ -37,13 +37,15 @@ def worker(settings, tmp_path):
     log_path = tmp_path / "worker.log"
     log = open(log_path, "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.2", "--no-startup-delay"],
+        [sys.executable, "manage.py", "jobs_worker", "--no-reload", "--interval", "0.2", "--no-startup-delay"],
         cwd=ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     yield log_path
+    if proc.poll() is not None:
+        print(f"db_worker exited with {proc.returncode}:\n{log_path.read_text()[-5000:]}")
     proc.terminate()
     proc.wait(timeout=30)
     log.close()
@@ -77,7 +79,11 @@ def test_import_50000_rows_then_export_200000_and_download(page, admin_login, wo
     expect(page.locator("table.import-preview tbody tr").first).to_contain_text("mobile:+13005560000")
     assert Customer.objects.count() == 0  # the preview writes nothing
     page.click("input[value='Confirm import']")
-    expect(page.locator(".job-state")).to_have_text("Done", timeout=JOB_TIMEOUT_MS)
+    try:
+        expect(page.locator(".job-state")).to_have_text("Done", timeout=JOB_TIMEOUT_MS)
+    except AssertionError:
+        print(worker.read_text()[-5000:])  # what the worker said, for the failure report
+        raise
     expect(page.locator(".job-message")).to_have_text("Imported.")
     expect(page.locator(".job-progress")).to_have_text("50000 of 50000 rows")
     # The viewport only: the full page holds the 200-row change table.
