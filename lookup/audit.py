@@ -80,12 +80,13 @@ def spool_dir() -> Path:
 
 
 def _start_time(pid: int) -> str | None:
-    """The process's start time in clock ticks (pids are reused; pid + start time are not), or None."""
+    """The running process's start time in clock ticks (pids are reused; pid + start time are not), or None."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]
+    # A killed worker nobody has reaped yet (a zombie) is dead: its rows must be drained.
+    return None if fields[0] in ("Z", "X", "x") else fields[19]
 
 
 def _alive(pid: int, started: str) -> bool:
@@ -223,9 +224,9 @@ class AuditWriter:
             folder = spool_dir()
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             info = folder.stat()
-            if info.st_uid != os.getuid() or info.st_mode & 0o077:
+            if info.st_uid != os.getuid() or info.st_mode & 0o022:
                 # Under a shared temp dir, a folder someone else made could feed rows into the audit.
-                raise OSError(f"{folder} is not private to this user (mode 700)")
+                raise OSError(f"{folder} must belong to this user and be writable by no one else")
             self.spool_ok = True
         except OSError:
             logger.exception("no lookup audit spool: a killed worker will lose its unwritten rows")

@@ -11,6 +11,8 @@
 # primary, +2 replica, +3 PgBouncer, +4 Redis, +11/+12 the instances).
 set -euo pipefail
 shopt -s inherit_errexit
+# Folders readable by the postgres user whatever the caller's umask (secrets get 077 one by one).
+umask 022
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export CONF=$ROOT/scripts/cluster
 export CLUSTER_DIR=${CLUSTER_DIR:-$ROOT/var/cluster}
@@ -121,7 +123,11 @@ up_pgbouncer() {
   render pgbouncer.ini
   (umask 077 && printf '"crm" "%s"\n' "$DB_PASSWORD" >"$ETC/userlist.txt")
   [ "$(id -u)" = 0 ] && chown postgres "$ETC/userlist.txt" "$ETC/pgbouncer.ini" "$RUN" "$LOG"
-  as_pg pgbouncer -d -q "$ETC/pgbouncer.ini"
+  if ! as_pg pgbouncer -d "$ETC/pgbouncer.ini" 2>"$LOG/pgbouncer.err"; then
+    log "PgBouncer did not start:"
+    cat "$LOG/pgbouncer.err" >&2
+    return 1
+  fi
   wait_for 10 PgBouncer bash -c "exec 3<>/dev/tcp/127.0.0.1/$PGBOUNCER_PORT"
 }
 
@@ -150,7 +156,8 @@ manage() {  # a management command with instance 1's environment (metrics of com
 start_instance() {
   local n=$1 port_var=APP$1_PORT
   alive "$RUN/app$n.pid" && return 0
-  mkdir -p "$CLUSTER_DIR/app$n/metrics" "$CLUSTER_DIR/app$n/spool"
+  mkdir -p "$CLUSTER_DIR/app$n/metrics"
+  mkdir -p -m 700 "$CLUSTER_DIR/app$n/spool"  # audit rows (phone numbers) waiting for their batch
   # setsid: its own process group, so a test can SIGKILL the whole instance (master and workers).
   (cd "$ROOT" && exec env -i PATH="$PATH" $(instance_env "$n" | grep -v '^#') setsid \
     "$VENV/bin/gunicorn" --config config/gunicorn.conf.py config.wsgi >>"$LOG/app$n.log" 2>&1) &

@@ -38,6 +38,7 @@ ALICE = {
 }
 BUDGET_S = 3.0  # the Architect flow's timeout
 LAG_BOUND_S = 1.0 + 0.25  # DATABASE_REPLICA_MAX_LAG_MS + DATABASE_REPLICA_CHECK_MS (scripts/cluster/instance.env)
+LAST_LOGS = Path(tempfile.gettempdir()) / "crm-cluster-last-logs"
 RATE = 1_000_000  # per minute: the load of these tests never meets it; the Redis test sets the counter near it
 
 
@@ -231,6 +232,9 @@ def cluster():
         try:
             running.sh("down", timeout=120)
         finally:
+            # The logs of the last run stay for a look after a failure.
+            shutil.rmtree(LAST_LOGS, ignore_errors=True)
+            shutil.copytree(folder / "log", LAST_LOGS, dirs_exist_ok=True)
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -337,39 +341,35 @@ def test_4_a_lagging_replica_is_left_and_an_edit_is_seen_within_the_bound(cluste
     try:
         edited = time.monotonic()
         cluster.sql("primary", "UPDATE crm_customer SET first_name = 'Alicia' WHERE customer_id = 'CUST-001'")
-        seen = None  # from then on, every lookup (both instances, round robin) answers the edit
-        stale = 0
-        while time.monotonic() - edited < 5:
+        answers = []  # (seconds after the edit, answered with the edit?)
+        while time.monotonic() - edited < LAG_BOUND_S + 1.0:
             result = cluster.lookup()
-            if result.status == 200 and json.loads(result.body)["data"]["firstName"] == "Alicia":
-                seen = seen or time.monotonic() - edited
-                if cluster.replica_states() == {"lagging"}:  # both instances have left the replica
-                    break
-            else:
-                seen = None
-                stale += 1
+            assert result.status == 200, result
+            answers.append((result.started - edited, json.loads(result.body)["data"]["firstName"] == "Alicia"))
             time.sleep(0.02)
         lagging = cluster.replica_states()
-        after = [cluster.lookup() for _ in range(20)]
         replica_still = cluster.sql("replica", "SELECT first_name FROM crm_customer WHERE customer_id = 'CUST-001'")
     finally:
         cluster.sql("replica", "SELECT pg_wal_replay_resume()")
         cluster.sql("primary", "UPDATE crm_customer SET first_name = 'Alice' WHERE customer_id = 'CUST-001'")
     back = cluster.wait(lambda: cluster.replica_states() == {"ok"}, 10, "replica caught up")
     cluster.wait(lambda: cluster.lookup().alice, 5, "the edit undone everywhere")
+    stale = [at for at, fresh in answers if not fresh]
+    everywhere = max(stale, default=0.0)  # the last answer without the edit
     report(
         "replica lag",
-        edit_visible_after_s=None if seen is None else round(seen, 3),
+        edit_visible_everywhere_after_s=round(everywhere, 3),
         bound_s=LAG_BOUND_S,
-        stale_answers_before=stale,
+        lookups=len(answers),
+        stale_answers=len(stale),
         healthz_while_paused=sorted(lagging),
         replica_row_while_paused=replica_still,
         caught_up_after_resume_s=round(back, 2),
     )
     assert replica_still == "Alice"  # the replica really was behind
     assert lagging == {"lagging"}
-    assert seen is not None and seen <= LAG_BOUND_S + 0.5  # + the time to run the lookups themselves
-    assert all(json.loads(r.body)["data"]["firstName"] == "Alicia" for r in after)
+    assert stale, "no lookup read the paused replica: the test proved nothing"
+    assert everywhere <= LAG_BOUND_S + 0.3  # + the time one lookup takes on this machine
 
 
 # -- (5) Redis ---------------------------------------------------------------------------

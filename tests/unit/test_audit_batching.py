@@ -179,3 +179,14 @@ def test_a_spool_folder_open_to_others_is_not_used(tmp_path, caplog):
     assert spooled(folder) == {}
     assert "no lookup audit spool" in caplog.text
     assert audit.flush_pending() == 1  # the row itself is kept in memory and written as before
+
+
+def test_a_killed_worker_not_reaped_yet_counts_as_dead():
+    proc = subprocess.Popen(["sleep", "30"])
+    assert audit._start_time(proc.pid) is not None
+    proc.kill()
+    deadline = time.monotonic() + 5
+    while audit._start_time(proc.pid) is not None and time.monotonic() < deadline:
+        time.sleep(0.01)  # killed, not waited for: a zombie, as under a parent that does not reap
+    assert audit._start_time(proc.pid) is None
+    proc.wait()
