@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-occurred_at', '-id'],
-                'indexes': [models.Index(fields=['-occurred_at', '-id'], name='crm_inter_occurred_idx'), models.Index(fields=['customer', '-occurred_at', '-id'], name='crm_inter_customer_idx'), models.Index(fields=['wrapup_code', '-occurred_at', '-id'], name='crm_inter_wrapup_idx'), models.Index(fields=['queue_id', '-occurred_at', '-id'], name='crm_inter_queue_idx'), models.Index(fields=['ani', '-occurred_at', '-id'], name='crm_inter_ani_idx')],
+                'indexes': [models.Index(fields=['-occurred_at', '-id'], name='crm_inter_occurred_idx'), models.Index(fields=['customer', '-occurred_at', '-id'], name='crm_inter_customer_idx'), models.Index(fields=['wrapup_code', '-occurred_at', '-id'], name='crm_inter_wrapup_idx'), models.Index(condition=models.Q(('customer__isnull', True)), fields=['wrapup_code', '-occurred_at', '-id'], name='crm_inter_unknown_wrapup_idx'), models.Index(fields=['queue_id', '-occurred_at', '-id'], name='crm_inter_queue_idx'), models.Index(fields=['ani', '-occurred_at', '-id'], name='crm_inter_ani_idx')],
                 'constraints': [models.CheckConstraint(condition=models.Q(('started_at__isnull', True), ('ended_at__isnull', True), ('started_at__lte', models.F('ended_at')), _connector='OR'), name='crm_interaction_started_before_ended')],
             },
         ),
