@@ -98,7 +98,9 @@ def test_prepare_dir_empties_a_given_directory(tmp_path, monkeypatch):
 
 
 def test_prepare_dir_makes_a_temporary_directory(monkeypatch):
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    # Set (to empty, which prepare_dir treats as unset) through monkeypatch, so teardown also removes
+    # the value prepare_dir writes: a stale directory in os.environ would reach every later subprocess.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
     path = multiprocess.prepare_dir()
     try:
         assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == path
