@@ -24,7 +24,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
         "NAME": str(Path(tempfile.gettempdir()) / f"crm-test-{os.getpid()}.sqlite3")
     }
 
-# Background jobs run at enqueue in tests; tests/test_jobs_worker.py starts a real db_worker.
+# Background jobs run at enqueue in tests; tests/admin/test_jobs.py starts a real db_worker.
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 import tempfile as _tempfile  # noqa: E402
 

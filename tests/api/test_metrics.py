@@ -40,7 +40,7 @@ def requests_total(values: dict, outcome: str) -> float:
 
 def test_off_by_default(client):
     response = client.get("/metrics", **AUTH)
-    assert (response.status_code, response.content) == (404, b'{"error":"Not found"}')
+    assert (response.status_code, response.json()) == (404, {"error": "Not found"})
 
 
 @override_settings(**ON)
@@ -49,7 +49,7 @@ def test_off_by_default(client):
 )
 def test_refused_without_its_token(client, header):
     response = client.get("/metrics", **({"HTTP_AUTHORIZATION": header} if header else {}))
-    assert (response.status_code, response.content) == (401, b'{"error":"Unauthorized"}')
+    assert (response.status_code, response.json()) == (401, {"error": "Unauthorized"})
     assert response["WWW-Authenticate"] == "Bearer"
 
 
@@ -98,10 +98,9 @@ def test_prepare_dir_empties_a_given_directory(tmp_path, monkeypatch):
 
 
 def test_prepare_dir_makes_a_temporary_directory(monkeypatch):
-    # setenv first: monkeypatch then removes the variable prepare_dir() sets, so no later
-    # subprocess inherits a directory this test deletes.
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "unset-by-this-test")
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    # Set (to empty, which prepare_dir treats as unset) through monkeypatch, so teardown also removes
+    # the value prepare_dir writes: a stale directory in os.environ would reach every later subprocess.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
     path = multiprocess.prepare_dir()
     try:
         assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == path
