@@ -1,16 +1,27 @@
-"""genesys_bundle: the two actions, the flow and a Terraform configuration for CX as Code, in one folder."""
+"""genesys_bundle: the actions, the flow, the write-back workflow and a Terraform configuration for CX as Code."""
 
 from pathlib import Path
 
 from genesys.actions import action_json, build_action
 from genesys.flow import FlowOptions, build_flow, flow_yaml, placeholders
+from genesys.interactions import (
+    DEFAULT_WORKFLOW_NAME,
+    build_interaction_action,
+    build_workflow,
+    triggers_terraform,
+    workflow_yaml,
+)
+from genesys.interactions import placeholders as workflow_placeholders
 
 # The genesyscloud provider release whose documentation (docs/resources/*.md) the configuration follows.
 PROVIDER_VERSION = "1.84.1"
 PHONE_ACTION_FILE = "actions/lookup-by-phone.json"
 ID_ACTION_FILE = "actions/lookup-by-id.json"
+INTERACTION_ACTION_FILE = "actions/record-interaction.json"
 FLOW_FILE = "flow.yaml"
+WORKFLOW_FILE = "workflow.yaml"
 TERRAFORM_FILE = "main.tf"
+WORKFLOW_RESOURCE = "record_interaction"
 
 DEFAULTS = FlowOptions()
 
@@ -49,7 +60,7 @@ variable "{name}" {{
 
 
 def terraform() -> str:
-    """main.tf: credential (token from a sensitive variable), integration, both actions, the flow."""
+    """main.tf: credential (sensitive token), integration, three actions, flow, workflow and its two triggers."""
     # The actions are read from their exported JSON (Velocity's ${...} stays data, never HCL interpolation).
     return (
         f"""# Written by `manage.py genesys_bundle` following the genesyscloud provider {PROVIDER_VERSION} documentation.
@@ -85,13 +96,16 @@ variable "credential_type_name" {{
             DEFAULTS.integration,
         )
         + _variable("flow_name", "The inbound call flow.", DEFAULTS.flow_name)
+        + _variable("workflow_name", "The workflow that writes conversations back.", DEFAULT_WORKFLOW_NAME)
+        + _variable("workflow_division", "The workflow's division.", "Home")
         + _variable("vip_queue", "Where found customers go.", DEFAULTS.vip_queue)
         + _variable("general_queue", "Where everyone else goes.", DEFAULTS.general_queue)
         + _variable("agent_queue", "Where Failure and Timeout send the caller.", DEFAULTS.agent_queue)
         + f"""
 locals {{
-  lookup_by_phone = jsondecode(file("${{path.module}}/{PHONE_ACTION_FILE}"))
-  lookup_by_id    = jsondecode(file("${{path.module}}/{ID_ACTION_FILE}"))
+  lookup_by_phone    = jsondecode(file("${{path.module}}/{PHONE_ACTION_FILE}"))
+  lookup_by_id       = jsondecode(file("${{path.module}}/{ID_ACTION_FILE}"))
+  record_interaction = jsondecode(file("${{path.module}}/{INTERACTION_ACTION_FILE}"))
 }}
 
 resource "genesyscloud_integration_credential" "crm_lookup" {{
@@ -115,6 +129,7 @@ resource "genesyscloud_integration" "crm_lookup" {{
 """
         + _ACTION_RESOURCE.format(label="lookup_by_phone")
         + _ACTION_RESOURCE.format(label="lookup_by_id")
+        + _ACTION_RESOURCE.format(label="record_interaction")
         + f"""
 resource "genesyscloud_flow" "crm_lookup" {{
   filepath = "${{path.module}}/{FLOW_FILE}"
@@ -128,7 +143,20 @@ resource "genesyscloud_flow" "crm_lookup" {{
     agent_queue   = var.agent_queue
   }}
 }}
+
+resource "genesyscloud_flow" "{WORKFLOW_RESOURCE}" {{
+  filepath = "${{path.module}}/{WORKFLOW_FILE}"
+  substitutions = {{
+    flow_name          = var.workflow_name
+    division           = var.workflow_division
+    integration        = var.integration_name
+    interaction_action = genesyscloud_integration_action.record_interaction.name
+  }}
+}}
+
 """
+        # The same trigger resources genesys_workflow --triggers terraform prints, aimed at the workflow above.
+        + triggers_terraform(f"genesyscloud_flow.{WORKFLOW_RESOURCE}.id")
     )
 
 
@@ -138,7 +166,9 @@ def bundle_files(base_url: str, *, step_timeout_seconds: int = DEFAULTS.step_tim
     return {
         PHONE_ACTION_FILE: action_json(build_action(base_url)),
         ID_ACTION_FILE: action_json(build_action(base_url, kind="by-id")),
+        INTERACTION_ACTION_FILE: action_json(build_interaction_action(base_url)),
         FLOW_FILE: flow_yaml(flow),
+        WORKFLOW_FILE: workflow_yaml(build_workflow(**workflow_placeholders())),
         TERRAFORM_FILE: terraform(),
     }
 

@@ -15,7 +15,8 @@ from tests.servers import ROOT
 DATA = ROOT / "tests" / "data" / "genesys"
 
 # Arguments per resource, from the genesyscloud provider's docs/resources/<name>.md ("Schema": Required /
-# Optional) at v1.84.1 (MyPureCloud/terraform-provider-genesyscloud@f955430e6bd4). Read-only `id` left out.
+# Optional) at v1.84.1 (MyPureCloud/terraform-provider-genesyscloud@f955430e6bd4, tag v1.84.1). Read-only `id`
+# left out. processautomation_trigger's match_criteria is a JSON string at this version (a block before).
 DOCUMENTED = {
     "genesyscloud_integration_credential": {"required": {"credential_type_name"}, "optional": {"fields", "name"}},
     "genesyscloud_integration": {"required": {"integration_type"}, "optional": {"config", "intended_state"}},
@@ -26,6 +27,10 @@ DOCUMENTED = {
     "genesyscloud_flow": {
         "required": {"filepath"},
         "optional": {"force_unlock", "name", "substitutions", "type", "update_trigger_hash"},
+    },
+    "genesyscloud_processautomation_trigger": {
+        "required": {"enabled", "name", "target", "topic_name"},
+        "optional": {"delay_by_seconds", "description", "event_ttl_seconds", "match_criteria"},
     },
 }
 BLOCKS = {
@@ -41,6 +46,7 @@ BLOCKS = {
         "translation_map",
         "translation_map_defaults",
     },
+    ("genesyscloud_processautomation_trigger", "target"): {"id", "type", "workflow_target_settings"},
 }
 
 
@@ -71,12 +77,14 @@ def command_output(name: str, *args: str) -> str:
     return out.getvalue()
 
 
-def test_bundle_has_the_two_actions_the_flow_and_the_terraform(bundle):
+def test_bundle_has_the_actions_the_flow_the_workflow_and_the_terraform(bundle):
     folder, stdout = bundle
     assert stdout.splitlines() == [
         str(folder / "actions/lookup-by-phone.json"),
         str(folder / "actions/lookup-by-id.json"),
+        str(folder / "actions/record-interaction.json"),
         str(folder / "flow.yaml"),
+        str(folder / "workflow.yaml"),
         str(folder / "main.tf"),
     ]
     assert (folder / "actions/lookup-by-phone.json").read_text() == command_output(
@@ -85,7 +93,11 @@ def test_bundle_has_the_two_actions_the_flow_and_the_terraform(bundle):
     assert (folder / "actions/lookup-by-id.json").read_text() == command_output(
         "genesys_action", "--base-url", "https://crm.example.com", "--kind", "by-id"
     )
+    assert (folder / "actions/record-interaction.json").read_text() == command_output(
+        "genesys_action", "--base-url", "https://crm.example.com", "--kind", "interaction"
+    )
     assert (folder / "flow.yaml").read_text() == command_output("genesys_flow", "--placeholders")
+    assert (folder / "workflow.yaml").read_text() == command_output("genesys_workflow", "--placeholders")
     assert (folder / "main.tf").read_text() == (DATA / "bundle" / "main.tf").read_text()  # golden file
 
 
@@ -105,10 +117,14 @@ def test_every_resource_argument_is_documented_by_the_provider(bundle):
     found = resources(document)
     assert sorted(found) == [
         ("genesyscloud_flow", "crm_lookup"),
+        ("genesyscloud_flow", "record_interaction"),
         ("genesyscloud_integration", "crm_lookup"),
         ("genesyscloud_integration_action", "lookup_by_id"),
         ("genesyscloud_integration_action", "lookup_by_phone"),
+        ("genesyscloud_integration_action", "record_interaction"),
         ("genesyscloud_integration_credential", "crm_lookup"),
+        ("genesyscloud_processautomation_trigger", "crm_interaction_acw"),
+        ("genesyscloud_processautomation_trigger", "crm_interaction_customer_end"),
     ]
     for (kind, label), body in found.items():
         arguments = set(body) - {"__is_block__"}
@@ -153,8 +169,9 @@ def test_terraform_reads_what_the_bundle_holds(bundle):
     actions = {
         "lookup_by_phone": json.loads((folder / "actions/lookup-by-phone.json").read_text()),
         "lookup_by_id": json.loads((folder / "actions/lookup-by-id.json").read_text()),
+        "record_interaction": json.loads((folder / "actions/record-interaction.json").read_text()),
     }
-    for label, path in re.findall(r"local\.(lookup_by_\w+)\.([\w.]+)", text):
+    for label, path in re.findall(r"local\.(lookup_by_\w+|record_interaction)\.([\w.]+)", text):
         value = actions[label]
         for part in path.split("."):
             value = value[part]
@@ -163,6 +180,38 @@ def test_terraform_reads_what_the_bundle_holds(bundle):
     substitutions = resources(document)[("genesyscloud_flow", "crm_lookup")]["substitutions"]
     assert set(substitutions) == set(re.findall(r"\{\{(\w+)\}\}", flow))
     assert resources(document)[("genesyscloud_flow", "crm_lookup")]["filepath"] == '"${path.module}/flow.yaml"'
+    # Likewise the workflow's, and the action it calls is the bundle's interaction action.
+    workflow = resources(document)[("genesyscloud_flow", "record_interaction")]
+    assert workflow["filepath"] == '"${path.module}/workflow.yaml"'
+    assert set(workflow["substitutions"]) == set(re.findall(r"\{\{(\w+)\}\}", (folder / "workflow.yaml").read_text()))
+    assert (
+        workflow["substitutions"]["interaction_action"] == "${genesyscloud_integration_action.record_interaction.name}"
+    )
+
+
+def test_the_triggers_start_the_bundled_workflow_on_voice_calls(bundle):
+    folder, _ = bundle
+    found = resources(hcl2.loads((folder / "main.tf").read_text()))
+    topics = {}
+    for label in ("crm_interaction_customer_end", "crm_interaction_acw"):
+        trigger = found[("genesyscloud_processautomation_trigger", label)]
+        topics[label] = unquote(trigger["topic_name"])
+        assert trigger["enabled"] is True and trigger["event_ttl_seconds"] == 60
+        (target,) = trigger["target"]
+        assert target["id"] == "${genesyscloud_flow.record_interaction.id}"
+        assert unquote(target["type"]) == "Workflow"
+        assert target["workflow_target_settings"][0]["data_format"] == '"TopLevelPrimitives"'
+        # python-hcl2 gives the expression back with the object's `:` written as `=`.
+        assert (
+            trigger["match_criteria"]
+            == '${jsonencode([{"jsonPath" = "mediaType", "operator" = "Equal", "value" = "VOICE"}])}'
+        )
+    assert topics == {
+        "crm_interaction_customer_end": "v2.detail.events.conversation.{id}.customer.end",
+        "crm_interaction_acw": "v2.detail.events.conversation.{id}.acw",
+    }
+    # The very blocks genesys_workflow --triggers terraform prints: one definition, not two.
+    assert command_output("genesys_workflow", "--triggers", "terraform") in (folder / "main.tf").read_text()
 
 
 def test_bad_base_url_and_a_file_in_the_way_are_command_errors(tmp_path):

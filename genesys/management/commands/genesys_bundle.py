@@ -1,4 +1,4 @@
-"""Write the CX as Code bundle: both data actions, the Archy flow and a Terraform configuration."""
+"""Write the CX as Code bundle: the data actions, the Archy flow and workflow, and a Terraform configuration."""
 
 from pathlib import Path
 
@@ -10,9 +10,11 @@ from genesys.bundle import PROVIDER_VERSION, bundle_files, write_bundle
 
 class Command(BaseCommand):
     help = (
-        "Write to DIR the two data actions (lookup by phone, lookup by customer number), the Archy inbound call flow "
+        "Write to DIR the three data actions (lookup by phone, lookup by customer number, record interaction), "
+        "the Archy inbound call flow and write-back workflow "
         f"with {{{{substitutions}}}} and a Terraform configuration for the genesyscloud provider {PROVIDER_VERSION} "
-        "(credential, integration, actions, flow). The token is a sensitive Terraform variable, never a file."
+        "(credential, integration, actions, flow, workflow, its two triggers). "
+        "The token is a sensitive Terraform variable, never a file."
     )
 
     def add_arguments(self, parser):

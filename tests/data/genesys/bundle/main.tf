@@ -37,6 +37,18 @@ variable "flow_name" {
   default     = "CRM caller lookup"
 }
 
+variable "workflow_name" {
+  description = "The workflow that writes conversations back."
+  type        = string
+  default     = "CRM record interaction"
+}
+
+variable "workflow_division" {
+  description = "The workflow's division."
+  type        = string
+  default     = "Home"
+}
+
 variable "vip_queue" {
   description = "Where found customers go."
   type        = string
@@ -56,8 +68,9 @@ variable "agent_queue" {
 }
 
 locals {
-  lookup_by_phone = jsondecode(file("${path.module}/actions/lookup-by-phone.json"))
-  lookup_by_id    = jsondecode(file("${path.module}/actions/lookup-by-id.json"))
+  lookup_by_phone    = jsondecode(file("${path.module}/actions/lookup-by-phone.json"))
+  lookup_by_id       = jsondecode(file("${path.module}/actions/lookup-by-id.json"))
+  record_interaction = jsondecode(file("${path.module}/actions/record-interaction.json"))
 }
 
 resource "genesyscloud_integration_credential" "crm_lookup" {
@@ -121,6 +134,27 @@ resource "genesyscloud_integration_action" "lookup_by_id" {
   }
 }
 
+resource "genesyscloud_integration_action" "record_interaction" {
+  name                   = local.record_interaction.name
+  category               = var.integration_name
+  integration_id         = genesyscloud_integration.crm_lookup.id
+  secure                 = local.record_interaction.secure
+  config_timeout_seconds = local.record_interaction.config.timeoutSeconds
+  contract_input         = jsonencode(local.record_interaction.contract.input.inputSchema)
+  contract_output        = jsonencode(local.record_interaction.contract.output.successSchema)
+  config_request {
+    request_url_template = local.record_interaction.config.request.requestUrlTemplate
+    request_type         = local.record_interaction.config.request.requestType
+    request_template     = local.record_interaction.config.request.requestTemplate
+    headers              = local.record_interaction.config.request.headers
+  }
+  config_response {
+    translation_map          = local.record_interaction.config.response.translationMap
+    translation_map_defaults = local.record_interaction.config.response.translationMapDefaults
+    success_template         = local.record_interaction.config.response.successTemplate
+  }
+}
+
 resource "genesyscloud_flow" "crm_lookup" {
   filepath = "${path.module}/flow.yaml"
   substitutions = {
@@ -132,4 +166,46 @@ resource "genesyscloud_flow" "crm_lookup" {
     general_queue = var.general_queue
     agent_queue   = var.agent_queue
   }
+}
+
+resource "genesyscloud_flow" "record_interaction" {
+  filepath = "${path.module}/workflow.yaml"
+  substitutions = {
+    flow_name          = var.workflow_name
+    division           = var.workflow_division
+    integration        = var.integration_name
+    interaction_action = genesyscloud_integration_action.record_interaction.name
+  }
+}
+
+resource "genesyscloud_processautomation_trigger" "crm_interaction_customer_end" {
+  name        = "CRM interaction: customer end"
+  description = "A voice call's customer hung up: record the interaction and match the caller."
+  topic_name  = "v2.detail.events.conversation.{id}.customer.end"
+  enabled     = true
+  target {
+    id   = genesyscloud_flow.record_interaction.id
+    type = "Workflow"
+    workflow_target_settings {
+      data_format = "TopLevelPrimitives"
+    }
+  }
+  match_criteria    = jsonencode([{"jsonPath": "mediaType", "operator": "Equal", "value": "VOICE"}])
+  event_ttl_seconds = 60
+}
+
+resource "genesyscloud_processautomation_trigger" "crm_interaction_acw" {
+  name        = "CRM interaction: after-call work"
+  description = "An agent wrapped up a voice call: add queue, agent and wrap-up to the interaction."
+  topic_name  = "v2.detail.events.conversation.{id}.acw"
+  enabled     = true
+  target {
+    id   = genesyscloud_flow.record_interaction.id
+    type = "Workflow"
+    workflow_target_settings {
+      data_format = "TopLevelPrimitives"
+    }
+  }
+  match_criteria    = jsonencode([{"jsonPath": "mediaType", "operator": "Equal", "value": "VOICE"}])
+  event_ttl_seconds = 60
 }
