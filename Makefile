@@ -6,20 +6,30 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install lint migrations-check serve bench system-packages
+.PHONY: run test install install-runtime lint migrations-check serve bench system-packages
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Two sets: what serving needs (requirements.txt, `make run`) and the test and lint tools on top
+# of it (requirements-dev.txt, `make test` and `make lint`).
+$(VENV)/.installed-runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-install: $(VENV)/.installed
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-runtime
+
+install-runtime: $(VENV)/.installed-runtime
+
+# A developer's venv: the runtime set and the tools.
+install: $(VENV)/.installed-dev
 
 # A local .env with a random secret key, written once and kept.
 .env:
 	umask 077 && printf 'DJANGO_SECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
 
-run: install .env
+run: install-runtime .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo_if_empty
 	$(PY) manage.py collectstatic --noinput --verbosity 0

@@ -6,6 +6,8 @@ Every value can be overridden by an environment variable; docs/operations.md exp
 import multiprocessing
 import os
 
+from lookup.contract import FLOW_BUDGET_MS
+
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 # Sync workers: a lookup is a few milliseconds of CPU and one indexed query.
 workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * multiprocessing.cpu_count(), 8))
@@ -14,14 +16,14 @@ threads = int(os.environ.get("GUNICORN_THREADS") or 1)
 # Two instances on one machine (make run beside a test server) must not share a control socket.
 control_socket_disable = True
 
-# The Architect flow gives up after 3 s. A worker silent for `timeout` seconds is killed and
+# The Architect flow gives up after FLOW_BUDGET_MS. A worker silent for `timeout` seconds is killed and
 # replaced, so a stuck request cannot hold a worker much past the caller's budget; a lookup
 # against an unreachable PostgreSQL answers 503 first (connect_timeout 2 s, see settings).
 # Admin CSV imports share this limit: in production serve /admin/ from its own instance with
 # GUNICORN_TIMEOUT=120 (docs/operations.md "gunicorn").
-timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 3)
+timeout = int(os.environ.get("GUNICORN_TIMEOUT") or FLOW_BUDGET_MS // 1000)
 # On SIGTERM/SIGHUP, in-flight lookups get this long to finish before workers are killed.
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or 3)
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or FLOW_BUDGET_MS // 1000)
 # Load the app once in the master: workers fork ready, and a broken config fails at start.
 preload_app = True
 # Recycle workers now and then (bounds any slow leak); jitter keeps them from restarting together.

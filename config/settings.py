@@ -1,9 +1,11 @@
 """Settings for the CRM and lookup API: one module, switched by environment variables."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp import constants as csp
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -53,6 +55,12 @@ INSTALLED_APPS = [
     "crm",
     "lookup",
     "genesys",
+    "axes",  # login lockout (SECURITY block below)
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
+    "security",
 ]
 
 MIDDLEWARE = [
@@ -64,11 +72,17 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "config.browser_middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(); a no-op on /api/ (no user there)
+    "security.middleware.SessionIdleTimeoutMiddleware",
+    "security.middleware.Require2FAMiddleware",
     "config.browser_middleware.MessageMiddleware",
     # Kept as is: check --deploy looks for it by name, and it costs one header.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Edit history: names the admin user behind every change saved during the request.
     "simple_history.middleware.HistoryRequestMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -102,7 +116,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Fail fast when PostgreSQL is unreachable (503 well inside the flow's 3 s budget; libpq's
+    # Fail fast when PostgreSQL is unreachable (503 well inside the flow's budget, lookup.contract.FLOW_BUDGET_MS; libpq's
     # minimum is 2 s), and test a persistent connection before reuse so a restarted
     # database costs no failed request.
     DATABASES["default"]["OPTIONS"] = {"connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=2)}
@@ -178,6 +192,62 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# ADMIN SIGN-IN AND BROWSER SECURITY (docs/operations.md "Security" lists each one)
+# ------------------------------------------------------------------------------
+# Lockout (django-axes): state in the database, so every worker and instance sees it.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+# Each is its own lock: one username from anywhere, or one address trying any usernames.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A failure during a lockout does not move its end, so "try again at" on the page stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "security.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "security.clientip.client_ip"
+AXES_SENSITIVE_PARAMETERS = ["password", "code", "csrfmiddlewaretoken"]
+AXES_VERBOSE = False  # security.logins writes one structured line per event instead
+# Only a TLS proxy we run appends to X-Forwarded-For; without it the header is the client's to forge.
+SECURITY_TRUST_X_FORWARDED_FOR = env.bool("DJANGO_BEHIND_TLS_PROXY", default=False)
+
+# Two-factor sign-in (django-otp TOTP + backup codes): "" or 0 optional, 1 superusers, staff all staff.
+ADMIN_REQUIRE_2FA = env.str("ADMIN_REQUIRE_2FA", default="").strip().lower()
+if ADMIN_REQUIRE_2FA in ("", "0", "false", "no", "off"):
+    ADMIN_REQUIRE_2FA = ""
+elif ADMIN_REQUIRE_2FA in ("1", "true", "yes", "on", "superuser", "superusers"):
+    ADMIN_REQUIRE_2FA = "superuser"
+elif ADMIN_REQUIRE_2FA != "staff":
+    raise ImproperlyConfigured(f"ADMIN_REQUIRE_2FA={ADMIN_REQUIRE_2FA!r}: use 0 (optional), 1 (superusers) or staff.")
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Customer CRM")
+
+# Sessions: a signed-in admin is signed out after this long idle, and after SESSION_COOKIE_AGE at most.
+SESSION_IDLE_SECONDS = env.int("DJANGO_SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=12 * 60 * 60)
+# Flash messages live in the (database) session: a signed cookie would carry a new token's value.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# Content-Security-Policy on every page (django-csp); nothing of ours needs inline script or style.
+CONTENT_SECURITY_POLICY = {
+    # The JSON lookup API is no page to protect, and its hot path skips the header.
+    "EXCLUDE_URL_PREFIXES": ["/api/customer/", "/api/interactions"],
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF],
+        "img-src": [csp.SELF, "data:"],  # the admin's and Swagger UI's icons are data: URIs
+        "object-src": [csp.NONE],
+        "base-uri": [csp.NONE],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    },
+}
+
+# Files: the database, media and job files are readable by this account only (0600/0700).
+FILE_UMASK = int(env.str("DJANGO_FILE_UMASK", default="077"), 8)
+os.umask(FILE_UMASK)  # here, because every process (manage.py, gunicorn, the jobs worker) imports settings
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+
 # PHONES
 # ------------------------------------------------------------------------------
 PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default="US")
@@ -241,6 +311,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # An expected 4xx (403, 404, CSRF, bad Host) is one line; only a 5xx keeps its traceback.
+    "filters": {"one_line_4xx": {"()": "security.logfilters.OneLineClientErrors"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["one_line_4xx"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # security.auth writes one line per sign-in event; django-axes' own lines would repeat each.
+    "loggers": {"axes": {"level": "ERROR"}},
 }

@@ -3,11 +3,11 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
-from lookup.api.views import CustomerLookupApi, healthz
-from lookup.metrics import metrics_view
+from lookup.api.views import CustomerLookupApi, healthz, metrics_view
+from lookup.contract import LOOKUP_PATH
 
 # The schema and its docs describe a public contract, so they are readable without a token.
 public = {"authentication_classes": [], "permission_classes": [AllowAny]}
@@ -20,10 +20,12 @@ admin.site.site_url = None  # there is no public site: the admin is the product'
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/insights/", include("lookup.insights.urls")),  # before the admin's catch-all
+    path("admin/", include("security.urls")),  # sign-in with lockout and two factors, before the admin's own
     path("admin/", admin.site.urls),
-    path("api/customer/lookup", CustomerLookupApi.as_view(), name="customer-lookup"),
+    path(LOOKUP_PATH.removeprefix("/"), CustomerLookupApi.as_view(), name="customer-lookup"),
     path("api/schema/", SpectacularAPIView.as_view(**public), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema", **public), name="api-docs"),
+    # The split view serves its start-up script as a file: the CSP allows no inline script.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema", **public), name="api-docs"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
 ]

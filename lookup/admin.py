@@ -1,5 +1,6 @@
 """Admin for lookup tokens (superusers) and the read-only audit trail."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils import timezone
@@ -9,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from crm.admin import CustomerAdmin
 from crm.models import Customer
 from lookup.models import ApiToken, LookupEvent
+from lookup.services import token_create
 
 
 @admin.action(description="Revoke selected tokens")
@@ -20,6 +22,21 @@ def revoke_tokens(modeladmin, request, queryset):
     modeladmin.message_user(request, f"Revoked {revoked} token(s). They are refused from the next request on.")
 
 
+class ApiTokenForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ["name"]
+
+    def clean_name(self) -> str:
+        # The database allows one *active* token per name (a revoked one keeps its name as history).
+        name = self.cleaned_data["name"].strip()
+        if self.instance.pk is None and ApiToken.objects.active().filter(name=name).exists():
+            raise forms.ValidationError(
+                "An active token with this name already exists; revoke it or pick another name."
+            )
+        return name
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     """Create a token (its value is shown once), revoke, see last use. The digest is never shown."""
@@ -28,6 +45,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name"]
     actions = [revoke_tokens]
+    form = ApiTokenForm
     fields = ["name", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["created_at", "last_used_at", "revoked_at"]
 
@@ -42,9 +60,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return  # nothing editable on an existing token
-        raw = ApiToken.generate_raw()
-        obj.set_raw(raw)
-        super().save_model(request, obj, form, change)
+        # The one way tokens are made (the commands use it too); the admin goes on with obj.
+        token, raw = token_create(name=obj.name)
+        obj.pk, obj.digest, obj.created_at = token.pk, token.digest, token.created_at
+        obj._state.adding, obj._state.db = False, token._state.db
         messages.warning(
             request,
             format_html(

@@ -1,4 +1,12 @@
-"""Names the lookup shares with the wiring around it (config/ imports them; lookup never imports config)."""
+"""What the lookup shares with its callers and the wiring around it (config/ imports it; lookup never imports config)."""
+
+# Every path under this prefix answers JSON only (design §7).
+API_PREFIX = "/api/"
+LOOKUP_PATH = f"{API_PREFIX}customer/lookup"
+
+# The Architect flow's data action gives up after this long (the tutorial's step timeout): the
+# insights page, the latency histogram and gunicorn's worker timeout are measured against it.
+FLOW_BUDGET_MS = 3000
 
 # The WSGI environ key under which the API leaves the caller's token name (never the token)
 # for gunicorn's access log (config/accesslog.py).

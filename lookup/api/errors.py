@@ -2,12 +2,14 @@
 
 import logging
 
+import orjson
 from django.db import DatabaseError
-from django.http import JsonResponse
+from django.http import HttpResponse
 from django.views import defaults
 from rest_framework import exceptions, status
-from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
+
+from lookup.contract import API_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +22,11 @@ MESSAGES = {
     status.HTTP_403_FORBIDDEN: "Forbidden",
     status.HTTP_404_NOT_FOUND: "Not found",
 }
+
+
+def json_error(message: str, status_code: int) -> HttpResponse:
+    """`{"error":"<message>"}`, compact like the envelope: every error body the app writes itself."""
+    return HttpResponse(orjson.dumps({"error": message}), status=status_code, content_type="application/json")
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -38,9 +45,10 @@ def api_exception_handler(exc, context):
     response = exception_handler(exc, context)
     if response is None:
         # A bug: log the traceback and still answer JSON, so a call flow never sees HTML.
-        logger.exception("unhandled error on %s", context["request"].path, exc_info=exc)
+        request = context["request"]
+        logger.exception("unhandled error on %s", request.path, exc_info=exc)
         set_rollback()
-        return Response({"error": INTERNAL_ERROR}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+        return server_error(request)  # the same answer as Django's handler500
     response.data = {"error": MESSAGES.get(response.status_code) or _detail_text(response.data)}
     return response
 
@@ -55,25 +63,25 @@ def _detail_text(data) -> str:
 
 
 def _is_api(request) -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith(API_PREFIX)
 
 
 def page_not_found(request, exception):
     """404: JSON under /api/, Django's page elsewhere."""
     if _is_api(request):
-        return JsonResponse({"error": "Not found"}, status=404)
+        return json_error(MESSAGES[status.HTTP_404_NOT_FOUND], 404)
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request):
     """500: JSON under /api/, Django's page elsewhere (the traceback is logged by Django)."""
     if _is_api(request):
-        return JsonResponse({"error": INTERNAL_ERROR}, status=500)
+        return json_error(INTERNAL_ERROR, 500)
     return defaults.server_error(request)
 
 
 def bad_request(request, exception):
     """400 from Django itself (e.g. a disallowed host header): JSON under /api/."""
     if _is_api(request):
-        return JsonResponse({"error": "Bad request"}, status=400)
+        return json_error("Bad request", 400)
     return defaults.bad_request(request, exception)

@@ -1,12 +1,15 @@
-"""The caller lookup endpoint and the health check."""
+"""The HTTP endpoints of the lookup app: the caller lookup, the health check and the metrics scrape."""
 
+import hmac
 import logging
 import time
 
 import orjson
+from django.conf import settings
 from django.db import DatabaseError, connection, router
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from rest_framework import exceptions, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
@@ -16,13 +19,14 @@ from crm.phones import normalize_phone
 from crm.selectors import customer_by_phone
 from lookup.api.authentication import BearerTokenAuthentication
 from lookup.api.envelope import NOT_FOUND_ENVELOPE, caller_envelope
-from lookup.api.errors import DATABASE_UNAVAILABLE
+from lookup.api.errors import DATABASE_UNAVAILABLE, MESSAGES, json_error
 from lookup.api.parsers import FormEncodedJSONParser, JSONParser, JSONRenderer, check_body_size
 from lookup.api.schema import LOOKUP_RESPONSES
 from lookup.api.serializers import LookupRequestSerializer
 from lookup.api.throttling import TokenRateThrottle
 from lookup.audit import record_lookup
 from lookup.contract import REPLICA_FAILED_HINT, REPLICA_OK_HINT
+from lookup.metrics import exposition
 from lookup.models import LookupEvent
 
 logger = logging.getLogger(__name__)
@@ -135,9 +139,27 @@ def healthz(request):
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseError:
-        return JsonResponse({"error": DATABASE_UNAVAILABLE}, status=503)
+        return json_error(DATABASE_UNAVAILABLE, status.HTTP_503_SERVICE_UNAVAILABLE)
     body = {"status": "ok"}
     for db_router in router.routers:  # the replica router, when DATABASE_REPLICA_URL enables it
         if hasattr(db_router, "replica_state"):
             body["replica"] = db_router.replica_state()
-    return JsonResponse(body)
+    return HttpResponse(orjson.dumps(body), content_type=JSONRenderer.media_type)
+
+
+def _metrics_authorized(request) -> bool:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    expected = f"Bearer {settings.METRICS_TOKEN}"
+    # Constant time: the comparison does not reveal how much of the token was right.
+    return bool(settings.METRICS_TOKEN) and hmac.compare_digest(header.encode(), expected.encode())
+
+
+def metrics_view(request):
+    """GET /metrics: 404 unless METRICS_ENABLED, 401 without `Authorization: Bearer $METRICS_TOKEN`."""
+    if not settings.METRICS_ENABLED:
+        return json_error(MESSAGES[status.HTTP_404_NOT_FOUND], status.HTTP_404_NOT_FOUND)
+    if not _metrics_authorized(request):
+        response = json_error(MESSAGES[status.HTTP_401_UNAUTHORIZED], status.HTTP_401_UNAUTHORIZED)
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+    return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)

@@ -11,6 +11,7 @@ from django.db.models.functions import RowNumber, TruncDay, TruncHour
 from django.utils import timezone
 
 from crm.models import CustomerPhone
+from lookup.contract import FLOW_BUDGET_MS
 from lookup.insights import rollup
 from lookup.insights.rollup import Rolled
 from lookup.models import ApiToken, LookupDayCount, LookupDayLatency, LookupEvent
@@ -19,7 +20,6 @@ Outcome = LookupEvent.Outcome
 # Chart order, bottom to top: answers first, refusals on top.
 OUTCOMES = [Outcome.SUCCESS, Outcome.NOT_FOUND, Outcome.NO_NUMBER, Outcome.BAD_REQUEST, Outcome.UNAUTHORIZED]
 PERCENTILES = (50, 95, 99)
-BUDGET_MS = 3000  # the Architect flow's data action timeout
 
 # Alert thresholds (docs/support.md, the insights dashboard).
 UNAUTHORIZED_MIN_LAST_HOUR = 10  # below this a few typos are not a "rise"
@@ -283,7 +283,10 @@ def alerts(now: datetime, p99_ms: float | None) -> list[Alert]:
         )
     if p99_ms is not None and p99_ms > P99_ALERT_MS:
         found.append(
-            Alert("slow", f"Latency p99 is {p99_ms:,.0f} ms, over {P99_ALERT_MS:,} ms (the flow gives up at 3,000 ms).")
+            Alert(
+                "slow",
+                f"Latency p99 is {p99_ms:,.0f} ms, over {P99_ALERT_MS:,} ms (the flow gives up at {FLOW_BUDGET_MS:,} ms).",
+            )
         )
     if counts["last_hour"] == 0 and counts["day_before"] > 0:
         found.append(

@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from lookup.contract import FLOW_BUDGET_MS
 from lookup.insights import charts, queries
 from lookup.insights.queries import OUTCOMES, WINDOWS
 
@@ -71,8 +72,8 @@ def insights_page(request):
         "total": total,
         "hit_rate_text": _percent(queries.hit_rate(totals)),
         "chart": charts.stacked_bars(window, series),
-        "latency": charts.latency_bars(percentiles, queries.BUDGET_MS, queries.P99_ALERT_MS),
-        "budget_ms": queries.BUDGET_MS,
+        "latency": charts.latency_bars(percentiles, FLOW_BUDGET_MS, queries.P99_ALERT_MS),
+        "budget_ms": FLOW_BUDGET_MS,
         "tokens": queries.tokens_in_use(counts.by_token),
         "unknown": _with_add_links(unknown),
         "unknown_url": f"{reverse('insights:unknown-callers')}?{urlencode({'window': window.key})}",

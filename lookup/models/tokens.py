@@ -43,7 +43,9 @@ class ApiToken(models.Model):
     # How often last_used_at may be written: once a minute keeps the hot path read-only.
     LAST_USED_RESOLUTION_SECONDS = 60
 
-    name = models.CharField(max_length=100, unique=True, help_text="Who uses it, e.g. genesys-prod.")
+    # Unique among active tokens only: a revoked token keeps its row (and its audit rows their
+    # token_name), and its name can be given to a new token (docs/operations.md "Security").
+    name = models.CharField(max_length=100, help_text="Who uses it, e.g. genesys-prod.")
     digest = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -52,8 +54,16 @@ class ApiToken(models.Model):
     objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["name", "-created_at"]
         verbose_name = "API token"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="lookup_apitoken_unique_active_name",
+                violation_error_message="An active token with this name already exists; revoke it or pick another name.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -63,7 +63,7 @@ def test_create_command_rejects_weak_values(args, message):
 
 def test_create_command_rejects_duplicate_name():
     token_create(name="dup")
-    with pytest.raises(CommandError, match="A token named 'dup' already exists"):
+    with pytest.raises(CommandError, match="An active token named 'dup' already exists"):
         call_command("create_lookup_token", "dup", stdout=StringIO(), stderr=StringIO())
 
 
@@ -132,7 +132,7 @@ def test_ensure_lookup_token_replaces_a_revoked_one(tmp_path):
     call_command("ensure_lookup_token", "demo", token_file=str(path), stdout=StringIO())
     new = path.read_text().strip()
     assert new != old
-    assert ApiToken.objects.get(name="demo").digest == token_digest(new)
+    assert ApiToken.objects.active().get(name="demo").digest == token_digest(new)
 
 
 def test_admin_creates_token_and_shows_it_once(admin_client):
@@ -146,11 +146,27 @@ def test_admin_creates_token_and_shows_it_once(admin_client):
     assert token_digest(raw) not in change.content.decode()
 
 
+def test_admin_creates_tokens_through_the_service(admin_client, monkeypatch):
+    made = []
+
+    def spy(**kwargs):
+        made.append(kwargs)
+        return token_create(**kwargs)
+
+    monkeypatch.setattr("lookup.admin.token_create", spy)
+    response = admin_client.post(reverse("admin:lookup_apitoken_add"), {"name": "genesys-prod"})
+    assert (response.status_code, response["Location"]) == (302, reverse("admin:lookup_apitoken_changelist"))
+    assert made == [{"name": "genesys-prod"}]
+    assert list(ApiToken.objects.values_list("name", flat=True)) == ["genesys-prod"]
+
+
 def test_admin_duplicate_token_name_is_form_error(admin_client):
     token_create(name="genesys-prod")
     response = admin_client.post(reverse("admin:lookup_apitoken_add"), {"name": "genesys-prod"})
     assert response.status_code == 200
-    assert response.context["adminform"].form.errors == {"name": ["API token with this Name already exists."]}
+    assert response.context["adminform"].form.errors == {
+        "name": ["An active token with this name already exists; revoke it or pick another name."]
+    }
 
 
 def test_admin_revoke_action(admin_client):

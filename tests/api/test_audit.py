@@ -103,7 +103,7 @@ def test_prune_dry_run_deletes_nothing():
 
 
 def test_prune_rejects_zero_days():
-    with pytest.raises(CommandError, match="--days must be at least 1."):
+    with pytest.raises(CommandError, match=r"^--days must be between 1 and 36500 \(got 0\)\.$"):
         call_command("prune_lookup_events", days=0)
 
 

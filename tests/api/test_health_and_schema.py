@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 def test_healthz_ok(client):
     response = client.get("/healthz")
-    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+    assert (response.status_code, response.content) == (200, b'{"status":"ok"}')
 
 
 def test_healthz_503_when_database_fails(client, monkeypatch):
@@ -23,7 +23,7 @@ def test_healthz_503_when_database_fails(client, monkeypatch):
 
     monkeypatch.setattr("lookup.api.views.connection.cursor", lambda: BrokenCursor())
     response = client.get("/healthz")
-    assert (response.status_code, response.json()) == (503, {"error": "Database unavailable; try again shortly"})
+    assert (response.status_code, response.content) == (503, b'{"error":"Database unavailable; try again shortly"}')
 
 
 def test_schema_describes_both_methods_auth_and_all_responses(client):

@@ -242,7 +242,7 @@ def test_other_methods_are_405_json(api, method):
 
 def test_unknown_api_path_is_404_json(api):
     response = api.get("/api/nope")
-    assert (response.status_code, response.content) == (404, b'{"error": "Not found"}')
+    assert (response.status_code, response.content) == (404, b'{"error":"Not found"}')
     assert response["Content-Type"] == "application/json"
 
 
@@ -253,6 +253,16 @@ def test_unexpected_exception_is_500_json(api, monkeypatch, caplog):
     monkeypatch.setattr("lookup.api.views.customer_by_phone", boom)
     assert_json(post(api, {"phoneNumber": "+15551234567"}), 500, b'{"error":"Internal server error"}')
     assert "RuntimeError: a bug" in caplog.text
+
+
+def test_django_handler500_answers_the_api_500_bytes(rf):
+    from django.utils.module_loading import import_string
+
+    from config.urls import handler500
+
+    response = import_string(handler500)(rf.get("/api/customer/lookup"))
+    assert (response.status_code, response.content) == (500, b'{"error":"Internal server error"}')
+    assert response["Content-Type"] == "application/json"
 
 
 def test_database_error_is_503_json(api, monkeypatch):

@@ -90,7 +90,7 @@ def test_behind_tls_proxy_redirects_plain_http_but_not_healthz(alice, token):
         health = get_no_redirect(url, "/healthz", {})
         plain = get_no_redirect(url, path, auth)
         proxied = get_no_redirect(url, path, {**auth, "X-Forwarded-Proto": "https"})
-    assert (health[0], health[2]) == (200, b'{"status": "ok"}')
+    assert (health[0], health[2]) == (200, b'{"status":"ok"}')
     assert plain[0] == 301
     assert plain[1]["Location"] == f"https://{urlsplit(url).netloc}{path}"
     assert (proxied[0], proxied[2]) == (200, ALICE_BODY)

@@ -2,17 +2,20 @@
 
 import getpass
 import os
+import warnings
 
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_email
 from django.db import transaction
 
+from crm.commands import OneLineUsageErrors, valid_username
 from crm.roles import SUPPORT_GROUP as GROUP
 from crm.roles import ensure_support_group
 
 
-class Command(BaseCommand):
+class Command(OneLineUsageErrors, BaseCommand):
     help = (
         f"Create USERNAME as a staff user in the {GROUP!r} group: customers, phones, tiers and lookup events, "
         "but no tokens, users or groups. The password is prompted for (twice) unless --password-from-env names "
@@ -26,6 +29,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, username, email, password_from_env, **options):
         User = get_user_model()
+        username = valid_username(username)
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                raise CommandError(f"Invalid --email {email!r}: enter a valid email address.") from None
         if User.objects.filter(username=username).exists():
             raise CommandError(f"User {username!r} already exists.")
         password = self._password(password_from_env)
@@ -47,8 +56,17 @@ class Command(BaseCommand):
             if not password:
                 raise CommandError(f"Environment variable {variable} is not set or empty.")
             return password
-        password = getpass.getpass("Password: ")
-        if password != getpass.getpass("Password (again): "):
+        try:
+            with warnings.catch_warnings():
+                # Without a terminal getpass warns, then reads stdin (EOF from `< /dev/null`): refuse instead.
+                warnings.simplefilter("error", getpass.GetPassWarning)
+                password = getpass.getpass("Password: ")
+                again = getpass.getpass("Password (again): ")
+        except getpass.GetPassWarning:
+            raise CommandError("No terminal to prompt for the password; use --password-from-env VAR.") from None
+        except (EOFError, KeyboardInterrupt):
+            raise CommandError("No password given (input ended).") from None
+        if password != again:
             raise CommandError("The two passwords do not match.")
         if not password:
             raise CommandError("The password must not be empty.")

@@ -5,8 +5,10 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from crm.commands import OneLineUsageErrors, valid_username
 
-class Command(BaseCommand):
+
+class Command(OneLineUsageErrors, BaseCommand):
     help = (
         "Create the superuser USERNAME with a random password if it does not exist, and print the login. "
         "With --password-file, the password is kept there so later runs can print it again."
@@ -21,13 +23,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, username, password_file, **options):
         User = get_user_model()
+        username = valid_username(username)
         user = User.objects.filter(username=username).first()
         if user is None:
             password = secrets.token_urlsafe(12)
             User.objects.create_superuser(username=username, email="", password=password)
             if password_file:
-                with open(password_file, "w", encoding="utf-8") as fh:
-                    fh.write(password + "\n")
+                try:
+                    with open(password_file, "w", encoding="utf-8") as fh:
+                        fh.write(password + "\n")
+                except OSError as error:
+                    raise CommandError(f"Cannot write --password-file {password_file}: {error.strerror}.") from None
             self.stdout.write(self.style.SUCCESS(f"Admin login: {username} / {password}"))
             return
         if not user.is_superuser or not user.is_active:
@@ -51,3 +57,5 @@ def _read_password(path: str | None) -> str:
             return fh.read().strip()
     except FileNotFoundError:
         return ""
+    except (OSError, UnicodeDecodeError) as error:
+        raise CommandError(f"Cannot read --password-file {path}: {error}.") from None

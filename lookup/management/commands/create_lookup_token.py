@@ -2,10 +2,11 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from crm.commands import OneLineUsageErrors
 from lookup.services import TokenError, token_create
 
 
-class Command(BaseCommand):
+class Command(OneLineUsageErrors, BaseCommand):
     help = "Create a lookup API token named NAME. The raw token is the last line of output; it is not stored."
 
     def add_arguments(self, parser):

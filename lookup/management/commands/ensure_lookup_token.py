@@ -2,13 +2,14 @@
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from crm.commands import OneLineUsageErrors
 from lookup.models import ApiToken, token_digest
-from lookup.services import token_create
+from lookup.services import TokenError, token_create
 
 
-class Command(BaseCommand):
+class Command(OneLineUsageErrors, BaseCommand):
     help = (
         "Print a working token named NAME. The raw value is kept in --token-file (mode 600) so later runs "
         "can print it again; a missing or revoked one is replaced by a new token."
@@ -20,12 +21,21 @@ class Command(BaseCommand):
 
     def handle(self, *args, name, token_file, **options):
         path = Path(token_file)
-        raw = path.read_text().strip() if path.is_file() else ""
-        token = ApiToken.objects.filter(name=name).first()
-        if token is None or not token.is_active or not raw or token.digest != token_digest(raw):
+        try:
+            raw = path.read_text().strip() if path.is_file() else ""
+        except (OSError, UnicodeDecodeError) as error:
+            raise CommandError(f"Cannot read --token-file {token_file}: {error}.") from None
+        token = ApiToken.objects.active().filter(name=name).first()
+        if token is None or not raw or token.digest != token_digest(raw):
             if token is not None:
-                token.delete()  # stale: revoked, or its raw value is gone with the file
-            _, raw = token_create(name=name)
-            path.touch(mode=0o600)
-            path.write_text(raw + "\n")
+                token.revoke()  # its raw value is gone with the file; the row stays as history
+            try:
+                _, raw = token_create(name=name)
+            except TokenError as error:
+                raise CommandError(str(error)) from None
+            try:
+                path.touch(mode=0o600)
+                path.write_text(raw + "\n")
+            except OSError as error:
+                raise CommandError(f"Cannot write --token-file {token_file}: {error.strerror}.") from None
         self.stdout.write(self.style.SUCCESS(f"Lookup token ({name}): {raw}"))

@@ -2,15 +2,19 @@
 
 from datetime import timedelta
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from crm.commands import OneLineUsageErrors, int_in_range
 from lookup.insights import rollup
 from lookup.models import LookupEvent
 
+# A hundred years: anything longer keeps everything, and timedelta overflows at 999,999,999 days.
+MAX_DAYS = 36500
 
-class Command(BaseCommand):
+
+class Command(OneLineUsageErrors, BaseCommand):
     help = "Delete lookup events older than --days N."
 
     def add_arguments(self, parser):
@@ -18,8 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Count what would be deleted; delete nothing.")
 
     def handle(self, *args, days, dry_run, **options):
-        if days < 1:
-            raise CommandError("--days must be at least 1.")
+        int_in_range(days, "--days", 1, MAX_DAYS)
         cutoff = timezone.now() - timedelta(days=days)
         old = LookupEvent.objects.filter(created_at__lt=cutoff)
         if dry_run:

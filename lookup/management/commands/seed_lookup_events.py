@@ -3,10 +3,11 @@
 import random
 from datetime import timedelta
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 from django.utils import timezone
 
+from crm.commands import OneLineUsageErrors, int_in_range
 from lookup.insights import rollup
 from lookup.models import LookupEvent
 
@@ -14,7 +15,9 @@ TOKEN_NAME = "seed"
 BATCH = 5000
 # Roughly what a contact center sees: mostly known callers, some unknown, few refusals.
 WEIGHTS = {"success": 70, "not_found": 20, "no_number": 5, "bad_request": 2, "unauthorized": 3}
-UNKNOWN_POOL = 5000  # distinct unknown numbers, so the worklist has repeat callers
+UNKNOWN_POOL = 5000
+MAX_COUNT = 100_000_000  # a benchmark's worth; more is a typo
+MAX_DAYS = 3650  # distinct unknown numbers, so the worklist has repeat callers
 
 # PostgreSQL builds the rows itself: 1,000,000 in seconds instead of minutes through the ORM.
 PG_INSERT = """
@@ -34,7 +37,7 @@ ORDER BY at  -- rows land in time order, as real traffic does
 """
 
 
-class Command(BaseCommand):
+class Command(OneLineUsageErrors, BaseCommand):
     help = "Insert N synthetic lookup events spread over the last --days days (token name 'seed')."
 
     def add_arguments(self, parser):
@@ -42,8 +45,8 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=30, help="Spread them over this many days back (default 30).")
 
     def handle(self, *args, count, days, **options):
-        if count < 1 or days < 1:
-            raise CommandError("--count and --days must be at least 1.")
+        int_in_range(count, "--count", 1, MAX_COUNT)
+        int_in_range(days, "--days", 1, MAX_DAYS)
         now = timezone.now()
         with transaction.atomic():
             if connection.vendor == "postgresql":
