@@ -10,7 +10,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from security.views import PENDING_KEY
-from tests.processes import manage as run_manage
+from tests.processes import manage
 
 pytestmark = pytest.mark.django_db
 
@@ -209,12 +209,12 @@ def test_an_enrolled_but_unverified_session_is_asked_for_a_code(client, admin_us
 )
 def test_require_2fa_values(value, mode):
     code = "from django.conf import settings as s; print(repr(s.ADMIN_REQUIRE_2FA))"
-    result = run_manage("shell", "-v0", "-c", code, env={"DJANGO_SECRET_KEY": "x", "ADMIN_REQUIRE_2FA": value})
+    result = manage("shell", "-v0", "-c", code, env={"DJANGO_SECRET_KEY": "x", "ADMIN_REQUIRE_2FA": value})
     assert result.stdout == f"{mode!r}\n"
 
 
 def test_require_2fa_rejects_other_values():
-    result = run_manage("check", env={"DJANGO_SECRET_KEY": "x", "ADMIN_REQUIRE_2FA": "always"})
+    result = manage("check", env={"DJANGO_SECRET_KEY": "x", "ADMIN_REQUIRE_2FA": "always"})
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1] == (
         "django.core.exceptions.ImproperlyConfigured: ADMIN_REQUIRE_2FA='always': "

@@ -14,7 +14,7 @@ from django.core.files.storage import FileSystemStorage
 
 from security.logfilters import OneLineClientErrors
 from security.middleware import LAST_SEEN_KEY
-from tests.processes import manage as run_manage
+from tests.processes import manage
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +78,7 @@ def test_session_defaults():
 def test_session_lifetimes_come_from_the_environment():
     code = "from django.conf import settings as s; print(s.SESSION_COOKIE_AGE, s.SESSION_IDLE_SECONDS)"
     env = {"DJANGO_SECRET_KEY": "x", "DJANGO_SESSION_COOKIE_AGE": "3600", "DJANGO_SESSION_IDLE_SECONDS": "600"}
-    assert run_manage("shell", "-v0", "-c", code, env=env).stdout == "3600 600\n"
+    assert manage("shell", "-v0", "-c", code, env=env).stdout == "3600 600\n"
 
 
 def idle(client, seconds: int) -> None:
@@ -124,21 +124,21 @@ SHOW_MODES = (
 
 def test_new_sqlite_database_and_its_wal_files_are_0600(tmp_path):
     env = {"DJANGO_SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
-    assert run_manage("migrate", "-v0", env=env).returncode == 0
+    assert manage("migrate", "-v0", env=env).returncode == 0
     assert mode(tmp_path / "db.sqlite3") == "0o600"
-    assert run_manage("shell", "-v0", "-c", SHOW_MODES, env=env).stdout == "0o600 0o600 0o600\n"
+    assert manage("shell", "-v0", "-c", SHOW_MODES, env=env).stdout == "0o600 0o600 0o600\n"
 
 
 def test_an_old_world_readable_database_is_made_0600(tmp_path):
     env = {"DJANGO_SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
-    run_manage("migrate", "-v0", env=env)
+    manage("migrate", "-v0", env=env)
     os.chmod(tmp_path / "db.sqlite3", 0o644)
-    assert run_manage("shell", "-v0", "-c", SHOW_MODES, env=env).stdout == "0o600 0o600 0o600\n"
+    assert manage("shell", "-v0", "-c", SHOW_MODES, env=env).stdout == "0o600 0o600 0o600\n"
 
 
 def test_process_umask_is_077():
     code = "import os; m = os.umask(0); print(oct(m))"
-    assert run_manage("shell", "-v0", "-c", code, env={"DJANGO_SECRET_KEY": "x"}).stdout == "0o77\n"
+    assert manage("shell", "-v0", "-c", code, env={"DJANGO_SECRET_KEY": "x"}).stdout == "0o77\n"
 
 
 def test_saved_media_files_are_0600_in_0700_folders(tmp_path):
@@ -202,21 +202,3 @@ def test_a_server_error_keeps_its_traceback():
     text = format_like_the_console([record])
     assert text.startswith("ERROR django.request Internal Server Error: /x\nTraceback (most recent call last):")
     assert text.rstrip().endswith("RuntimeError: boom")
-
-
-def test_job_files_are_0600_in_0700_folders(
-    admin_client, alice, settings, tmp_path, django_capture_on_commit_callbacks
-):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.urls import reverse
-
-    settings.MEDIA_ROOT = tmp_path / "media"
-    with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(reverse("admin:crm_customer_export"), {"format": "csv"}, follow=True)
-    csv = b"customer_id,first_name,last_name,tier,phones\nCUST-009,Dan,Ek,Gold,+15550100999\n"
-    admin_client.post(reverse("admin:crm_customer_import"), {"import_file": SimpleUploadedFile("c.csv", csv)})
-    files = [p for p in (tmp_path / "media").rglob("*") if p.is_file()]
-    folders = [p for p in (tmp_path / "media").rglob("*") if p.is_dir()]
-    assert len(files) >= 2 and folders  # the export's result and the import's upload at least
-    assert {mode(p) for p in files} == {"0o600"}
-    assert {mode(p) for p in folders} == {"0o700"}

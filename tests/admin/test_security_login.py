@@ -9,19 +9,11 @@ from axes.models import AccessAttempt
 from django.core.management import call_command
 from django.utils import timezone
 
-from tests.processes import manage as run_manage
+from tests.processes import manage
 
 pytestmark = pytest.mark.django_db
 
 LOGIN = "/admin/login/"
-
-
-@pytest.fixture(autouse=True)
-def default_time_zone():
-    """The page shows TIME_ZONE (UTC); some other tests leave a zone of their own activated."""
-    timezone.deactivate()
-    yield
-    timezone.deactivate()
 
 
 def attempt(client, username="admin", password="wrong", **meta):
@@ -149,5 +141,5 @@ def test_sign_in_events_are_one_structured_line_each_without_the_password(client
 def test_limits_come_from_the_environment():
     code = "from django.conf import settings as s; print(s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME)"
     env = {"DJANGO_SECRET_KEY": "x", "AXES_FAILURE_LIMIT": "3", "AXES_COOLOFF_MINUTES": "60"}
-    assert run_manage("shell", "-v0", "-c", code, env=env).stdout == "3 1:00:00\n"
-    assert run_manage("shell", "-v0", "-c", code, env={"DJANGO_SECRET_KEY": "x"}).stdout == "5 0:15:00\n"
+    assert manage("shell", "-v0", "-c", code, env=env).stdout == "3 1:00:00\n"
+    assert manage("shell", "-v0", "-c", code, env={"DJANGO_SECRET_KEY": "x"}).stdout == "5 0:15:00\n"

@@ -8,7 +8,7 @@ from urllib.request import HTTPCookieProcessor, HTTPRedirectHandler, Request, bu
 
 import pytest
 
-from tests.processes import manage as run_manage
+from tests.processes import manage
 from tests.servers import gunicorn, http
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
@@ -47,7 +47,7 @@ class Browser:
 def static_root(tmp_path_factory) -> str:
     """collectstatic once: the admin's pages need the production manifest."""
     root = str(tmp_path_factory.mktemp("static"))
-    result = run_manage("collectstatic", "--noinput", "-v0", env={"DJANGO_SECRET_KEY": "x", "DJANGO_STATIC_ROOT": root})
+    result = manage("collectstatic", "--noinput", "-v0", env={"DJANGO_SECRET_KEY": "x", "DJANGO_STATIC_ROOT": root})
     assert result.returncode == 0, result.stderr
     return root
 

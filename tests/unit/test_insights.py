@@ -32,6 +32,13 @@ def counts(series):
     }
 
 
+@pytest.fixture(autouse=True)
+def default_time_zone_after():
+    """Tests here activate New York; later tests (the lockout page's times) expect the default again."""
+    yield
+    timezone.deactivate()
+
+
 @override_settings(TIME_ZONE="America/New_York")
 def test_hourly_buckets_are_local_hours_with_zeros_for_gaps():
     timezone.activate(NY)

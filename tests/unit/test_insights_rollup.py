@@ -67,6 +67,13 @@ def random_events(n: int, days: int, now: datetime, seed: int = 9):
     )
 
 
+@pytest.fixture(autouse=True)
+def default_time_zone_after():
+    """Tests here activate New York; later tests (the lockout page's times) expect the default again."""
+    yield
+    timezone.deactivate()
+
+
 @override_settings(TIME_ZONE="America/New_York")
 @pytest.mark.parametrize("key", ["7d", "30d"])
 def test_rolled_up_days_give_exactly_the_numbers_of_the_events(key):
