@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The scale-out rehearsal on one machine (design §10), on loopback only:
 #   PostgreSQL primary + streaming replica (pg_basebackup), PgBouncer (transaction pooling) in
-#   front of the primary, Redis, two gunicorn instances, the background-jobs worker (db_worker),
+#   front of the primary, Redis, two gunicorn instances, the background-jobs worker (jobs_worker),
 #   HAProxy with /healthz checks.
 # Usage: scripts/cluster.sh up | down | status | drain N | ready N | restart N (graceful, one instance)
 #        | stop C | start C (C: primary replica pgbouncer redis app1 app2 haproxy) | psql primary|replica | manage ...
@@ -168,7 +168,7 @@ start_instance() {
 start_worker() {  # the background-jobs worker (imports and exports): one beside the instances is enough
   alive "$RUN/worker.pid" && return 0
   (cd "$ROOT" && exec env -i PATH="$PATH" $(instance_env 1 | grep -v -e '^#' -e '^PROMETHEUS') setsid \
-    "$VENV/bin/python" manage.py db_worker --no-reload --interval 0.5 --verbosity 1 >>"$LOG/worker.log" 2>&1) &
+    "$VENV/bin/python" manage.py jobs_worker --no-reload --interval 0.5 --verbosity 1 >>"$LOG/worker.log" 2>&1) &
   echo $! >"$RUN/worker.pid"
 }
 
