@@ -20,15 +20,20 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connections, router, transaction
 from django.utils import timezone
 
+from crm.models import Customer
 from lookup.metrics import observe_lookup
 from lookup.models import LookupEvent
 
 logger = logging.getLogger(__name__)
 
 # Plain SQL: through the ORM, building the statement cost more CPU than the database spent on it.
+# The customer goes in through a primary-key subselect: a customer deleted while their row waited
+# for its batch leaves NULL (as on_delete=SET_NULL would), instead of a foreign-key error that
+# would refuse the whole batch, other callers' rows included.
 _INSERT = (
     f"INSERT INTO {LookupEvent._meta.db_table}"
-    " (created_at, token_name, phone_number, outcome, customer_id, duration_ms) VALUES (%s, %s, %s, %s, %s, %s)"
+    " (created_at, token_name, phone_number, outcome, customer_id, duration_ms) VALUES (%s, %s, %s, %s,"
+    f" (SELECT id FROM {Customer._meta.db_table} WHERE id = %s), %s)"
 )
 # set_config(..., true) in RETURNING applies to this statement's own transaction only.
 _INSERT_ONE_POSTGRESQL = f"{_INSERT} RETURNING set_config('synchronous_commit', 'off', true)"

@@ -114,6 +114,16 @@ def test_deleting_a_customer_keeps_its_events(api, alice, audit_path):
     assert events() == [("success", "genesys-test", "+15551234567", None)]
 
 
+def test_a_customer_deleted_before_the_flush_loses_no_row(api, alice, bob, audit_path):
+    api.post(URL, {"phoneNumber": "+15551234567"}, format="json")
+    api.post(URL, {"phoneNumber": "+15559876543"}, format="json")
+    alice.delete()  # batched: both rows still wait in the buffer
+    assert events() == [
+        ("success", "genesys-test", "+15551234567", None),
+        ("success", "genesys-test", "+15559876543", bob.pk),
+    ]
+
+
 def test_plain_sql_insert_stores_the_same_row_as_the_orm(alice, audit_path):
     """Inline, each row is one INSERT; batched, both go in one executemany transaction."""
     before = timezone.now()
