@@ -7,9 +7,25 @@ ALICE_BODY = (
     b'{"status":"success","data":{"customerId":"CUST-001","firstName":"Alice","lastName":"Smith",'
     b'"tier":"Gold","lastInteractionDate":"2023-10-15"}}'
 )
+ALICE_DATA = json.loads(ALICE_BODY)["data"]
 NOT_FOUND_BODY = b'{"status":"not_found","data":null}'
 UNAUTHORIZED_BODY = b'{"error":"Unauthorized"}'
 MISSING_BODY = b'{"error":"Missing phoneNumber field"}'
+
+
+def customer_end_event(conversation_id: str, event_time_ms: int) -> dict:
+    """Alice's inbound voice call as Genesys' customer.end detail event hands it to POST /api/interactions."""
+    return {
+        "conversationId": conversation_id,
+        "event": "customer_end",
+        "eventTime": event_time_ms,
+        "ani": "tel:+15551234567",
+        "dnis": "tel:+18005550100",
+        "direction": "INBOUND",
+        "mediaType": "VOICE",
+        "disconnectType": "PEER",
+        "durationMs": 95000,
+    }
 
 
 def post(client, body, content_type="application/json"):

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -103,3 +104,25 @@ def access_lines(log_path: Path) -> list[dict]:
     """The JSON access-log lines of a server's output."""
     lines = log_path.read_text().splitlines()
     return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+class LoadThreads:
+    """A few threads running `self._run` until stopped: the load of the fault and cluster tests.
+
+    A dataclass using it has a `threads` field and a `results` list; `_run` appends under `_lock`.
+    """
+
+    def __post_init__(self):
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._workers = [threading.Thread(target=self._run, daemon=True) for _ in range(self.threads)]
+
+    def __enter__(self):
+        for worker in self._workers:
+            worker.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for worker in self._workers:
+            worker.join(timeout=30)

@@ -11,7 +11,7 @@ from django.db import DatabaseError
 from crm.models import Interaction
 from lookup.api.throttling import TokenRateThrottle
 from lookup.models import LookupEvent
-from tests.contract import ALICE_BODY, UNAUTHORIZED_BODY, assert_json
+from tests.contract import ALICE_BODY, UNAUTHORIZED_BODY, assert_json, customer_end_event
 from tests.contract import URL as LOOKUP_URL
 
 pytestmark = pytest.mark.django_db
@@ -22,17 +22,7 @@ CONV = "5b0b9c8e-4a5f-4f3e-9d7a-0c2e8f6a1b23"
 END_MS = 1709649000000
 ACW_MS = 1709649150000
 
-CUSTOMER_END = {
-    "conversationId": CONV,
-    "event": "customer_end",
-    "eventTime": END_MS,
-    "ani": "tel:+15551234567",
-    "dnis": "tel:+18005550100",
-    "direction": "INBOUND",
-    "mediaType": "VOICE",
-    "disconnectType": "PEER",
-    "durationMs": 95000,
-}
+CUSTOMER_END = customer_end_event(CONV, END_MS)
 AFTER_CALL_WORK = {
     "conversationId": CONV,
     "event": "after_call_work",

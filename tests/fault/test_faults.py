@@ -6,7 +6,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from http.client import HTTPConnection, HTTPException
@@ -18,7 +17,7 @@ from lookup.models import LookupEvent
 from tests.contract import ALICE_BODY
 from tests.daemons import throwaway_postgres
 from tests.processes import manage
-from tests.servers import access_lines, gunicorn
+from tests.servers import LoadThreads, access_lines, gunicorn
 
 pytestmark = [pytest.mark.fault, pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
@@ -40,7 +39,7 @@ class Result:
 
 
 @dataclass
-class Load:
+class Load(LoadThreads):
     """Lookups from several threads until stopped or each thread's count is reached."""
 
     url: str
@@ -48,21 +47,6 @@ class Load:
     threads: int
     per_thread: int | None = None
     results: list[Result] = field(default_factory=list)
-
-    def __post_init__(self):
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._workers = [threading.Thread(target=self._run, daemon=True) for _ in range(self.threads)]
-
-    def __enter__(self):
-        for worker in self._workers:
-            worker.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        for worker in self._workers:
-            worker.join(timeout=30)
 
     def wait(self):
         for worker in self._workers:

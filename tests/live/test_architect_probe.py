@@ -17,16 +17,11 @@ from django.core.management.base import CommandError
 
 from genesys.probe import mask
 from genesys.tutorial import TUTORIAL_NODE
+from tests.contract import ALICE_DATA
 from tests.servers import ROOT, free_port, gunicorn
 
 SECRET = "tutorial-secret-token-0123456789"
-ALICE = {
-    "customerId": "CUST-001",
-    "firstName": "Alice",
-    "lastName": "Smith",
-    "tier": "Gold",
-    "lastInteractionDate": "2023-10-15",
-}
+ALICE = ALICE_DATA
 VIP_LINES = [
     "Path: success",
     'Variable: customerLookup.status = "success"',

@@ -26,6 +26,7 @@ from genesys.interactions import (
     build_workflow,
     workflow_yaml,
 )
+from tests.contract import customer_end_event
 from tests.servers import gunicorn
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "interactions"
@@ -135,17 +136,7 @@ def test_bad_base_url_is_a_command_error():
 @pytest.mark.django_db(transaction=True)
 def test_exported_action_records_both_events_on_a_live_server(alice, token):
     """The action executed as Genesys does (Velocity, translation map, output contract) against gunicorn."""
-    end = {
-        "conversationId": CONV,
-        "event": "customer_end",
-        "eventTime": 1709649000000,
-        "ani": "tel:+15551234567",
-        "dnis": "tel:+18005550100",
-        "direction": "INBOUND",
-        "mediaType": "VOICE",
-        "disconnectType": "PEER",
-        "durationMs": 95000,
-    }
+    end = customer_end_event(CONV, 1709649000000)
     acw = {"conversationId": CONV, "event": "after_call_work", "eventTime": 1709649150000, "wrapupCode": "Resolved"}
     with gunicorn(workers=1) as (url, _):
         action = build_interaction_action(url)

@@ -97,7 +97,7 @@ def test_ensure_admin_does_not_print_a_changed_password(tmp_path):
     call_command("ensure_admin", "admin", password_file=str(password_file), stdout=out)
     assert out.getvalue() == (
         "Admin login: admin (password changed since it was generated; "
-        "reset it with `python manage.py changepassword admin`)\n"
+        "reset it with `.venv/bin/python manage.py changepassword admin`)\n"
     )
 
 

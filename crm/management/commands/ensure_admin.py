@@ -44,7 +44,7 @@ class Command(OneLineUsageErrors, BaseCommand):
         else:
             self.stdout.write(
                 f"Admin login: {username} (password changed since it was generated; "
-                f"reset it with `python manage.py changepassword {username}`)"
+                f"reset it with `.venv/bin/python manage.py changepassword {username}`)"
             )
 
 
