@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -104,6 +105,17 @@ def access_lines(log_path: Path) -> list[dict]:
     """The JSON access-log lines of a server's output."""
     lines = log_path.read_text().splitlines()
     return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+@dataclass
+class Result:
+    """One request as the client saw it: when, how long, what came back (status 0 = no answer)."""
+
+    started: float
+    elapsed: float
+    status: int
+    body: bytes = b""
+    error: str = ""
 
 
 class LoadThreads:

@@ -7,17 +7,13 @@ import time
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from crm.interactions import CREATED, EVENTS, InteractionEvent, interaction_record
 from crm.models import Interaction
-from lookup.api.authentication import BearerTokenAuthentication
-from lookup.api.parsers import FormEncodedJSONParser, JSONParser, JSONRenderer, check_body_size
+from lookup.api.base import TokenJsonApi
 from lookup.api.schema import ERROR_RESPONSES
 from lookup.api.serializers import ErrorSerializer
-from lookup.api.throttling import TokenRateThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -190,25 +186,10 @@ class InteractionResultSerializer(serializers.Serializer):
     data = InteractionResultDataSerializer()
 
 
-class InteractionRecordApi(APIView):
+class InteractionRecordApi(TokenJsonApi):
     """Record one event of a conversation; idempotent, merged per conversationId in any order."""
 
-    authentication_classes = [BearerTokenAuthentication]
-    permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser, FormEncodedJSONParser]
-    renderer_classes = [JSONRenderer]
-    throttle_classes = [TokenRateThrottle]
     throttle_scope = "interactions"
-
-    def perform_content_negotiation(self, request, force=False):
-        """JSON whatever the Accept header says, like the lookup."""
-        renderer = self.renderer_classes[0]()
-        return renderer, renderer.media_type
-
-    def initial(self, request, *args, **kwargs):
-        self.started = time.perf_counter()
-        super().initial(request, *args, **kwargs)  # authentication first: the body is not read before it
-        check_body_size(request)
 
     @extend_schema(
         operation_id="interaction_record",

@@ -11,19 +11,16 @@ from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from rest_framework import exceptions, status
-from rest_framework.permissions import IsAuthenticated
-from rest_framework.views import APIView
 
 from crm.models import Customer
 from crm.phones import normalize_phone
 from crm.selectors import customer_by_customer_id, customer_by_phone
-from lookup.api.authentication import BearerTokenAuthentication
+from lookup.api.base import TokenJsonApi
 from lookup.api.envelope import NOT_FOUND_ENVELOPE, caller_envelope
 from lookup.api.errors import DATABASE_UNAVAILABLE, MESSAGES, json_error
-from lookup.api.parsers import FormEncodedJSONParser, JSONParser, JSONRenderer, check_body_size
+from lookup.api.parsers import JSONRenderer
 from lookup.api.schema import LOOKUP_RESPONSES
 from lookup.api.serializers import LookupByIdRequestSerializer, LookupRequestSerializer
-from lookup.api.throttling import TokenRateThrottle
 from lookup.audit import record_lookup
 from lookup.contract import REPLICA_FAILED_HINT, REPLICA_OK_HINT
 from lookup.metrics import exposition
@@ -43,25 +40,10 @@ AUDITED_ERRORS = {
 }
 
 
-class CustomerLookupApi(APIView):
+class CustomerLookupApi(TokenJsonApi):
     """Who is calling? The caller's number in any format; the answer in the Architect envelope."""
 
-    authentication_classes = [BearerTokenAuthentication]
-    permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser, FormEncodedJSONParser]
-    renderer_classes = [JSONRenderer]
-    throttle_classes = [TokenRateThrottle]
     throttle_scope = "lookup"
-
-    def perform_content_negotiation(self, request, force=False):
-        """JSON whatever the Accept header says: the flow maps JSON, and there is nothing else to offer."""
-        renderer = self.renderer_classes[0]()
-        return renderer, renderer.media_type
-
-    def initial(self, request, *args, **kwargs):
-        self.started = time.perf_counter()
-        super().initial(request, *args, **kwargs)  # authentication first: the body is not read before it
-        check_body_size(request)
 
     @extend_schema(
         operation_id="customer_lookup",

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import servers
 from tests.contract import ALICE_DATA
 from tests.servers import ROOT, LoadThreads
 
@@ -56,11 +57,8 @@ def free_base_port() -> int:
 
 
 @dataclass
-class Result:
-    started: float
-    elapsed: float
-    status: int
-    body: bytes = b""
+class Result(servers.Result):
+    """A lookup through the balancer."""
 
     @property
     def alice(self) -> bool:

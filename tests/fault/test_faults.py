@@ -17,7 +17,7 @@ from lookup.models import LookupEvent
 from tests.contract import ALICE_BODY
 from tests.daemons import throwaway_postgres
 from tests.processes import manage
-from tests.servers import LoadThreads, access_lines, gunicorn
+from tests.servers import LoadThreads, Result, access_lines, gunicorn
 
 pytestmark = [pytest.mark.fault, pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
@@ -25,17 +25,6 @@ LOOKUP_BODY = json.dumps({"phoneNumber": "+15551234567"}).encode()
 UNAVAILABLE_BODY = b'{"error":"Database unavailable; try again shortly"}'
 BUDGET_S = 3.0  # the Architect flow's timeout
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
-
-
-@dataclass
-class Result:
-    """One request as the client saw it: when, how long, what came back (status 0 = no answer)."""
-
-    started: float
-    elapsed: float
-    status: int
-    body: bytes = b""
-    error: str = ""
 
 
 @dataclass
