@@ -138,3 +138,31 @@ class LoadThreads:
         self._stop.set()
         for worker in self._workers:
             worker.join(timeout=30)
+
+
+@contextmanager
+def jobs_worker(media_root, log_path: Path, interval: str = "0.2"):
+    """`manage.py jobs_worker` (what `make run` starts) against the test database; yields the process."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_ENV_FILE": os.devnull,
+        "DJANGO_SECRET_KEY": "jobs-worker-test-secret",
+        "DATABASE_URL": test_database_url(),
+        "DJANGO_MEDIA_ROOT": str(media_root),
+    }
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", "jobs_worker", "--no-reload", "--interval", interval, "--no-startup-delay"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield proc
+        finally:
+            if proc.poll() is not None:
+                print(f"jobs_worker exited with {proc.returncode}:\n{log_path.read_text()[-5000:]}")
+            proc.terminate()
+            proc.wait(timeout=30)

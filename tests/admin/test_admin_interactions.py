@@ -25,31 +25,21 @@ CHANGELIST = "admin:crm_interaction_changelist"
 def calls(alice):
     """Three interactions: two of Alice's (Resolved / Escalated) and one unknown caller."""
     now = timezone.now()
+    rows = [
+        ("conv-a1", alice, "+15551234567", "support", "Resolved", dt.timedelta(minutes=1)),
+        ("conv-a2", alice, "+15551234567", "billing", "Escalated", dt.timedelta(days=3)),
+        ("conv-u1", None, "+15550001111", "support", "Resolved", dt.timedelta(days=40)),
+    ]
     return [
         InteractionFactory(
-            conversation_id="conv-a1",
-            customer=alice,
-            ani="+15551234567",
-            queue_id="support",
-            wrapup_code="Resolved",
-            occurred_at=now - dt.timedelta(minutes=1),
-        ),
-        InteractionFactory(
-            conversation_id="conv-a2",
-            customer=alice,
-            ani="+15551234567",
-            queue_id="billing",
-            wrapup_code="Escalated",
-            occurred_at=now - dt.timedelta(days=3),
-        ),
-        InteractionFactory(
-            conversation_id="conv-u1",
-            customer=None,
-            ani="+15550001111",
-            queue_id="support",
-            wrapup_code="Resolved",
-            occurred_at=now - dt.timedelta(days=40),
-        ),
+            conversation_id=conversation,
+            customer=customer,
+            ani=ani,
+            queue_id=queue,
+            wrapup_code=code,
+            occurred_at=now - ago,
+        )
+        for conversation, customer, ani, queue, code, ago in rows
     ]
 
 

@@ -1,8 +1,5 @@
 """Imports and exports through the admin as jobs: pages, permissions, the worker, history, counts."""
 
-import os
-import subprocess
-import sys
 import time
 from http import HTTPStatus
 from pathlib import Path
@@ -425,23 +422,7 @@ def test_db_worker_runs_an_export_job(admin_client, alice, settings, tmp_path):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     for n in range(30):
         CustomerPhoneFactory(customer=CustomerFactory(tier=alice.tier), number=f"+1555030{n:04d}")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_ENV_FILE": os.devnull,
-        "DJANGO_SECRET_KEY": "worker-test-secret",
-        "DATABASE_URL": servers.test_database_url(),
-        "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
-    }
-    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "jobs_worker", "--no-reload", "--interval", "0.1", "--no-startup-delay"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    with servers.jobs_worker(settings.MEDIA_ROOT, tmp_path / "worker.log", interval="0.1") as worker:
         response = admin_client.post(reverse("admin:crm_customer_export"), {"format": "csv"}, follow=True)
         job = response.context["job"]
         assert job.state == "queued"
@@ -455,10 +436,6 @@ def test_db_worker_runs_an_export_job(admin_client, alice, settings, tmp_path):
         download = admin_client.get(reverse("admin:crm_job_download", args=[job.pk]))
         lines = b"".join(download.streaming_content).decode("utf-8-sig").splitlines()
         assert len(lines) == 32 and lines[0] == HEADER
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-        log.close()
     assert worker.returncode == 0 or worker.returncode == -15
     assert Path(settings.MEDIA_ROOT, job.result).is_file()
 

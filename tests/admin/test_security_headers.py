@@ -3,6 +3,7 @@
 import logging
 import os
 import stat
+import sys
 import time
 from http import HTTPStatus
 from io import StringIO
@@ -182,23 +183,24 @@ def test_forbidden_and_not_found_are_one_line_each(client, django_user_model, ca
     assert "Traceback" not in caplog.text
 
 
-def test_the_filter_drops_a_client_errors_traceback():
+def request_record(level: int, message: str, status_code: int, error: Exception) -> logging.LogRecord:
+    """A django.request record as Django logs it: the message, the status and the exception raised."""
     try:
-        raise PermissionError("denied")
-    except PermissionError:
-        record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Forbidden: /x", (), None)
-        record.exc_info = __import__("sys").exc_info()
-        record.status_code = 403
+        raise error
+    except type(error):
+        record = logging.LogRecord("django.request", level, __file__, 1, message, (), None)
+        record.exc_info = sys.exc_info()
+    record.status_code = status_code
+    return record
+
+
+def test_the_filter_drops_a_client_errors_traceback():
+    record = request_record(logging.WARNING, "Forbidden: /x", 403, PermissionError("denied"))
     assert format_like_the_console([record]) == "WARNING django.request Forbidden: /x\n"
 
 
 def test_a_server_error_keeps_its_traceback():
-    try:
-        raise RuntimeError("boom")
-    except RuntimeError:
-        record = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "Internal Server Error: /x", (), None)
-        record.exc_info = __import__("sys").exc_info()
-        record.status_code = 500
+    record = request_record(logging.ERROR, "Internal Server Error: /x", 500, RuntimeError("boom"))
     text = format_like_the_console([record])
     assert text.startswith("ERROR django.request Internal Server Error: /x\nTraceback (most recent call last):")
     assert text.rstrip().endswith("RuntimeError: boom")

@@ -1,8 +1,6 @@
 """A 50,000-row import and a 200,000-customer export through the admin, run by a real jobs worker."""
 
 import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -13,7 +11,6 @@ from crm.models import Customer, CustomerPhone
 from tests import servers
 from tests.conftest import ARTIFACTS
 from tests.factories import TierFactory
-from tests.servers import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,29 +23,9 @@ JOB_TIMEOUT_MS = 150_000
 def worker(settings, tmp_path):
     """`manage.py jobs_worker` against the test database; the live server enqueues into it."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_ENV_FILE": os.devnull,
-        "DJANGO_SECRET_KEY": "browser-worker-secret",
-        "DATABASE_URL": servers.test_database_url(),
-        "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
-    }
     log_path = tmp_path / "worker.log"
-    log = open(log_path, "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "jobs_worker", "--no-reload", "--interval", "0.2", "--no-startup-delay"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    yield log_path
-    if proc.poll() is not None:
-        print(f"db_worker exited with {proc.returncode}:\n{log_path.read_text()[-5000:]}")
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    with servers.jobs_worker(settings.MEDIA_ROOT, log_path):
+        yield log_path
 
 
 def big_csv(path) -> None:
