@@ -126,7 +126,10 @@ def test_killed_worker_is_replaced_and_only_in_flight_requests_fail(alice, token
     assert all(r.status == 0 for r in failed)  # lost connections, never a wrong answer
     assert after_kill and all((r.status, r.body) == (200, ALICE_BODY) for r in after_kill)
     # Not one row lost with the killed worker; a request cut off in flight may have been audited.
-    assert answered <= audited <= answered + len(failed)
+    # At least once: a worker killed after its batch committed but before it removed the batch
+    # from its spool has that batch written again by the next drain. Such rows were answered in
+    # the kill's last flush interval, so the surplus stays below the answers of its last 300 ms.
+    assert answered <= audited <= answered + len(failed) + just_before_kill
 
 
 # -- (2) PostgreSQL stops under load and comes back ------------------------------------------
