@@ -90,7 +90,8 @@ def browser_type_launch_args(browser_type_launch_args):
     """pytest-playwright launches Debian's chromium: Playwright cannot download browsers here."""
     if not os.path.exists(CHROMIUM):
         # Opt-out, documented in docs/operations.md: the only way a browser test may skip.
-        if os.environ.get("SKIP_BROWSER_TESTS") == "1":
+        # REQUIRE_BROWSER=1 (.ci/run) overrides the opt-out: CI never lets a browser test skip.
+        if os.environ.get("SKIP_BROWSER_TESTS") == "1" and os.environ.get("REQUIRE_BROWSER") != "1":
             pytest.skip(f"SKIP_BROWSER_TESTS=1 and no Chromium at {CHROMIUM}")
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (make test installs it when root)")
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
