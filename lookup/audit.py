@@ -4,11 +4,16 @@ Rows wait in memory for their batch, and each is also appended to this process's
 (one write, no fsync) until its batch is committed. A killed worker (SIGKILL, OOM) leaves its
 spool behind; another worker's next flush writes those rows. Only a machine crash can lose the
 rows the operating system had not written to disk yet.
+
+Exactly once: a batch commits an AuditBatch row naming its spool files in the same transaction,
+so a worker killed after that commit but before it deleted the files leaves files that the next
+drain recognises as written, instead of writing their rows a second time.
 """
 
 import hashlib
 import logging
 import os
+import socket
 import tempfile
 import threading
 import time
@@ -22,7 +27,7 @@ from django.utils import timezone
 
 from crm.models import Customer
 from lookup.metrics import observe_lookup
-from lookup.models import LookupEvent
+from lookup.models import AuditBatch, LookupEvent
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +42,12 @@ _INSERT = (
 )
 # set_config(..., true) in RETURNING applies to this statement's own transaction only.
 _INSERT_ONE_POSTGRESQL = f"{_INSERT} RETURNING set_config('synchronous_commit', 'off', true)"
+_MARK = f"INSERT INTO {AuditBatch._meta.db_table} (name, committed_at) VALUES (%s, %s)"
+_IS_MARKED = f"SELECT 1 FROM {AuditBatch._meta.db_table} WHERE name = %s"
+
+
+def _unmark(names) -> str:
+    return f"DELETE FROM {AuditBatch._meta.db_table} WHERE name IN ({', '.join(['%s'] * len(names))})"
 
 
 def record_lookup(
@@ -52,9 +63,11 @@ def record_lookup(
         write_rows([row])
 
 
-def write_rows(rows: list[tuple]) -> None:
+def write_rows(rows: list[tuple], *, batches=(), forget=()) -> None:
     """Insert audit rows in one transaction (one write lock on SQLite, one commit on PostgreSQL).
 
+    `batches` names the spool files these rows came from, marked committed in the same
+    transaction; `forget` names earlier marks whose files are gone, deleted in it too.
     On PostgreSQL that commit does not wait for the WAL flush: a PostgreSQL crash may lose the
     last fraction of a second of audit rows, never corrupt them. Customer data, tokens and
     admin edits keep synchronous commits.
@@ -64,14 +77,37 @@ def write_rows(rows: list[tuple]) -> None:
     adapt = connection.ops.adapt_datetimefield_value
     params = [(adapt(created_at), *rest) for created_at, *rest in rows]
     postgresql = connection.vendor == "postgresql"
-    if len(params) == 1:  # one statement is its own transaction: one round trip
+    if len(params) == 1 and not batches and not forget:  # one statement is its own transaction: one round trip
         with connection.cursor() as cursor:
             cursor.execute(_INSERT_ONE_POSTGRESQL if postgresql else _INSERT, params[0])
         return
     with transaction.atomic(using=alias), connection.cursor() as cursor:
         if postgresql:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        cursor.executemany(_INSERT, params)
+        if forget:
+            cursor.execute(_unmark(forget), list(forget))
+        if params:
+            cursor.executemany(_INSERT, params)
+        if batches:
+            now = adapt(timezone.now())
+            cursor.executemany(_MARK, [(name, now) for name in batches])
+
+
+def _is_marked(name: str) -> bool:
+    with connections[router.db_for_write(LookupEvent)].cursor() as cursor:
+        cursor.execute(_IS_MARKED, [name])
+        return cursor.fetchone() is not None
+
+
+def _forget_marks(names: list[str]) -> None:
+    """Delete marks whose spool files are gone (best effort: a mark left behind costs one small row)."""
+    if not names:
+        return
+    try:
+        with connections[router.db_for_write(LookupEvent)].cursor() as cursor:
+            cursor.execute(_unmark(names), names)
+    except DatabaseError:
+        logger.warning("could not delete %d lookup audit batch marks; prune_lookup_events will", len(names))
 
 
 def spool_dir() -> Path:
@@ -106,8 +142,12 @@ def _alive(pid: int, started: str) -> bool:
     return True
 
 
-def _parse(line: bytes) -> tuple:
-    created_at, *rest = orjson.loads(line)
+def _parse(line: bytes) -> tuple | str:
+    """A spool line: a row, or (the first line) the name of the batch as a JSON string."""
+    value = orjson.loads(line)
+    if isinstance(value, str):
+        return value
+    created_at, *rest = value
     return (datetime.fromisoformat(created_at), *rest)
 
 
@@ -117,8 +157,9 @@ class AuditWriter:
     A write per lookup was a third of a lookup's cost on SQLite (one write lock and WAL commit
     each). Rows wait at most LOOKUP_AUDIT_FLUSH_MS; gunicorn's worker_exit hook flushes the
     rest. Each row is also appended to a spool file named after this process
-    (`<pid>-<start time>-<n>.spool`); a flush starts a new file and deletes the old one once its
-    rows are committed, so a file left by a dead process holds exactly its unwritten rows.
+    (`<pid>-<start time>-<n>.spool`, its first line the batch name); a flush starts a new file,
+    commits the rows with the file's AuditBatch mark, then deletes the file. A file left by a dead
+    process holds rows that are either unwritten or marked as written.
     """
 
     ORPHAN_SCAN_S = 1.0
@@ -133,6 +174,7 @@ class AuditWriter:
         self.seq = 0
         self.spool_ok = False
         self.done_files: list[Path] = []  # closed spool files whose rows are not committed yet
+        self.committed: list[str] = []  # marks of committed batches whose files are deleted
         self.scanned_at = 0.0
 
     def add(self, row: tuple) -> None:
@@ -156,32 +198,51 @@ class AuditWriter:
                 done = self._rotate()
                 if done is not None:
                     self.done_files.append(done)
+            # The rows and the files they were spooled in go together: one transaction, one mark each.
+            files, self.done_files = (self.done_files, []) if rows else ([], self.done_files)
+            forget, self.committed = self.committed, []
         if not rows:
+            self._keep_forgetting(forget)
             return 0
         try:
-            write_rows(rows)
+            write_rows(rows, batches=[self._batch_name(path) for path in files], forget=forget)
         except (OperationalError, InterfaceError):
             # Unreachable (restart, PgBouncer bounce): keep the rows, in memory and in their spool files.
             with self.lock:
+                self.committed[:0] = forget
                 if len(rows) + len(self.rows) <= self.MAX_HELD_ROWS:
                     self.rows[:0] = rows
+                    self.done_files[:0] = files
                     logger.warning("lookup audit: database unreachable, %d rows kept for the next flush", len(rows))
                     return 0
             logger.error("lost %d lookup audit rows: the database stayed unreachable", len(rows))
         except DatabaseError:
             # Refused (not unreachable): retrying would fail the same way; the rows cannot wait forever.
             logger.exception("lost %d lookup audit rows: the database refused them", len(rows))
+            self._keep_forgetting(forget)
         else:
-            self._forget_done_files()
+            for path in files:
+                path.unlink(missing_ok=True)
+            # Their marks go in the next batch's transaction: a mark must outlive its file.
+            self._keep_forgetting([self._batch_name(path) for path in files])
             return len(rows)
-        self._forget_done_files()
-        return 0
-
-    def _forget_done_files(self) -> None:
-        with self.lock:
-            files, self.done_files = self.done_files, []
         for path in files:
             path.unlink(missing_ok=True)
+        return 0
+
+    def _keep_forgetting(self, names: list[str]) -> None:
+        with self.lock:
+            self.committed.extend(names)
+
+    def forget_committed(self) -> None:
+        """Delete the marks of this process's committed batches now (at worker exit: no next batch)."""
+        with self.lock:
+            names, self.committed = self.committed, []
+        _forget_marks(names)
+
+    @staticmethod
+    def _batch_name(path: Path) -> str:
+        return f"{_HOST}/{path.name}"
 
     def drain_orphans(self) -> int:
         """Write the rows spooled by processes that died before their flush; the number written."""
@@ -200,22 +261,34 @@ class AuditWriter:
                 path.rename(claimed)  # atomic: of two workers racing, one gets FileNotFoundError
             except (ValueError, FileNotFoundError):
                 continue
-            rows = []
+            rows, batch = [], None
             for line in claimed.read_bytes().splitlines():
                 try:
-                    rows.append(_parse(line))
+                    value = _parse(line)
                 except (ValueError, TypeError):  # a torn last line (machine crash): nothing to save
                     logger.warning("skipped an unreadable lookup audit spool line in %s", path.name)
+                    continue
+                if isinstance(value, str):
+                    batch = value
+                else:
+                    rows.append(value)
             try:
-                if rows:
-                    write_rows(rows)
+                if batch is not None and _is_marked(batch):
+                    # Its owner died after committing these rows, before deleting the file.
+                    logger.info("lookup audit rows spooled by dead process %s were already written", pid)
+                    rows = []
+                elif rows:
+                    write_rows(rows, batches=[batch] if batch else [])
             except DatabaseError:
                 claimed.rename(path)  # leave it for the next scan, under its dead owner's name
                 logger.exception("could not write %d spooled lookup audit rows; kept for later", len(rows))
                 continue
             claimed.unlink(missing_ok=True)
+            if batch is not None:
+                _forget_marks([batch])
             written += len(rows)
-            logger.info("wrote %d lookup audit rows spooled by dead process %s", len(rows), pid)
+            if rows:
+                logger.info("wrote %d lookup audit rows spooled by dead process %s", len(rows), pid)
         return written
 
     def stop(self) -> None:
@@ -223,7 +296,7 @@ class AuditWriter:
         self.stopped.set()
 
     def _start(self) -> None:
-        self.pid, self.rows, self.seq, self.done_files = os.getpid(), [], 0, []
+        self.pid, self.rows, self.seq, self.done_files, self.committed = os.getpid(), [], 0, [], []
         self.spool_fd = self.spool_path = None
         try:
             folder = spool_dir()
@@ -245,6 +318,7 @@ class AuditWriter:
         try:
             self.spool_fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
             self.spool_path = path
+            os.write(self.spool_fd, orjson.dumps(self._batch_name(path)) + b"\n")
         except OSError:
             logger.exception("lookup audit spool file could not be opened")
 
@@ -276,6 +350,7 @@ class AuditWriter:
                 logger.exception("lookup audit flush failed")
 
 
+_HOST = socket.gethostname()
 _writer = AuditWriter()
 
 
@@ -286,4 +361,5 @@ def flush_pending() -> int:
         written += _writer.drain_orphans()
     except Exception:
         logger.exception("draining the lookup audit spool failed")
+    _writer.forget_committed()
     return written

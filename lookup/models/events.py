@@ -41,3 +41,17 @@ class LookupEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.phone_number} {self.outcome}"
+
+
+class AuditBatch(models.Model):
+    """A spool file whose audit rows are committed: a drain that finds it here never writes them twice."""
+
+    # "<host>/<pid>-<start time>-<n>": spool files are per machine, so the host keeps names apart.
+    name = models.CharField(max_length=255, primary_key=True)
+    committed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "audit batch"
+
+    def __str__(self) -> str:
+        return self.name

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from lookup import audit
-from lookup.models import LookupEvent
+from lookup.models import AuditBatch, LookupEvent
 from tests.contract import URL
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +92,14 @@ def test_prune_deletes_only_old_events():
     call_command("prune_lookup_events", days=30, stdout=out)
     assert out.getvalue().startswith("Deleted 2 lookup events older than ")
     assert LookupEvent.objects.count() == 2
+
+
+def test_prune_deletes_old_audit_batch_marks():
+    now = timezone.now()
+    for days in (0, 40):
+        AuditBatch.objects.create(name=f"host/{days}", committed_at=now - timedelta(days=days))
+    call_command("prune_lookup_events", days=30, stdout=StringIO())
+    assert list(AuditBatch.objects.values_list("name", flat=True)) == ["host/0"]
 
 
 def test_prune_dry_run_deletes_nothing():

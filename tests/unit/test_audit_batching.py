@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import time
 
@@ -10,7 +11,7 @@ from django.db import DataError, OperationalError
 from django.test import override_settings
 
 from lookup import audit
-from lookup.models import LookupEvent
+from lookup.models import AuditBatch, LookupEvent
 from tests.contract import ALICE_BODY
 from tests.servers import gunicorn, http
 
@@ -28,8 +29,8 @@ def fresh_writer(monkeypatch, tmp_path):
 
 
 def spooled(folder) -> dict[str, int]:
-    """Spool file name -> number of rows in it."""
-    return {path.name: len(path.read_bytes().splitlines()) for path in sorted(folder.glob("*.spool"))}
+    """Spool file name -> number of rows in it (the first line names the batch)."""
+    return {path.name: len(path.read_bytes().splitlines()) - 1 for path in sorted(folder.glob("*.spool"))}
 
 
 def dead_pid() -> tuple[int, str]:
@@ -62,16 +63,51 @@ def test_rows_spooled_by_a_dead_worker_are_written_by_the_next_flush(tmp_path):
     pid, started = dead_pid()
     created = "2026-12-01T10:00:00.250000+00:00"
     lines = [json.dumps([created, "t", "+15551234567", "success", None, float(ms)]) for ms in (7, 8, 9)]
-    (folder / f"{pid}-{started}-4.spool").write_text("\n".join(lines) + "\n" + '["torn')
+    header = json.dumps(f"{socket.gethostname()}/{pid}-{started}-4.spool")
+    (folder / f"{pid}-{started}-4.spool").write_text("\n".join([header, *lines]) + "\n" + '["torn')
     # A live process's spool is its own business, even under a recycled pid.
-    (folder / f"{os.getpid()}-0-1.spool").write_text(lines[0] + "\n")
+    (folder / f"{os.getpid()}-0-1.spool").write_text('"old/1"\n' + lines[0] + "\n")
     live_name = f"{os.getppid()}-{audit._start_time(os.getppid())}-1.spool"
-    (folder / live_name).write_text(lines[0] + "\n")
+    (folder / live_name).write_text('"live/1"\n' + lines[0] + "\n")
     assert audit.flush_pending() == 4  # 3 rows + the file of an older process that once had this pid
     rows = LookupEvent.objects.order_by("duration_ms").values_list("outcome", "duration_ms", "created_at")
     assert [(o, d) for o, d, _ in rows] == [("success", 7.0), ("success", 7.0), ("success", 8.0), ("success", 9.0)]
     assert {c.isoformat() for _, _, c in rows} == {created}
     assert spooled(folder) == {live_name: 1}
+    assert list(AuditBatch.objects.all()) == []  # the drained files are gone, and so are their marks
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(LOOKUP_AUDIT_FLUSH_MS=60_000)
+def test_a_batch_committed_before_its_worker_was_killed_is_not_written_again(tmp_path, fresh_writer):
+    folder = tmp_path / "spool"
+    for ms in (1.0, 2.0):
+        audit.record_lookup(**ROW, duration_ms=ms)
+    (spool,) = folder.glob("*.spool")
+    left_behind = spool.read_bytes()  # what the file held when the batch committed
+    assert fresh_writer.flush() == 2
+    # Killed before deleting its file: a dead process's file, whose first line names the batch.
+    pid, started = dead_pid()
+    (folder / f"{pid}-{started}-1.spool").write_bytes(left_behind)
+    assert list(AuditBatch.objects.values_list("name", flat=True)) == [f"{socket.gethostname()}/{spool.name}"]
+    assert fresh_writer.drain_orphans() == 0
+    assert sorted(LookupEvent.objects.values_list("duration_ms", flat=True)) == [1.0, 2.0]
+    assert spooled(folder) == {}
+    assert list(AuditBatch.objects.all()) == []
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(LOOKUP_AUDIT_FLUSH_MS=60_000)
+def test_a_committed_batch_mark_is_deleted_with_the_next_batch(fresh_writer):
+    audit.record_lookup(**ROW, duration_ms=1.0)
+    assert fresh_writer.flush() == 1
+    (first,) = AuditBatch.objects.values_list("name", flat=True)
+    audit.record_lookup(**ROW, duration_ms=2.0)
+    assert fresh_writer.flush() == 1
+    (second,) = AuditBatch.objects.values_list("name", flat=True)  # the first mark went in this transaction
+    assert (first.endswith("-1.spool"), second.endswith("-2.spool")) == (True, True)
+    assert audit.flush_pending() == 0
+    assert list(AuditBatch.objects.all()) == []  # at exit: no next batch, deleted at once
 
 
 @pytest.mark.django_db(transaction=True)
@@ -108,7 +144,7 @@ def two_buffered_rows(settings):
 def flush_failing_with(error: Exception, monkeypatch) -> int:
     """flush_pending() while every write raises `error`; writes work again afterwards."""
 
-    def fail(rows):
+    def fail(rows, **marks):
         raise error
 
     with monkeypatch.context() as patch:

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from crm.commands import OneLineUsageErrors, int_in_range
 from lookup.insights import rollup
-from lookup.models import LookupEvent
+from lookup.models import AuditBatch, LookupEvent
 
 # A hundred years: anything longer keeps everything, and timedelta overflows at 999,999,999 days.
 MAX_DAYS = 36500
@@ -30,5 +30,7 @@ class Command(OneLineUsageErrors, BaseCommand):
             return
         with transaction.atomic():
             deleted, _ = old.delete()
+            # Marks a killed worker left after its spool file was gone: nothing will read them.
+            AuditBatch.objects.filter(committed_at__lt=cutoff).delete()
             rollup.forget(until=cutoff)  # the insights page rolls those days up again from what is left
         self.stdout.write(self.style.SUCCESS(f"Deleted {deleted} lookup events older than {cutoff:%Y-%m-%d %H:%M %Z}."))
