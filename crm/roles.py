@@ -1,4 +1,4 @@
-"""The "Support staff" group: what support staff may do in the admin."""
+"""The "Support staff" and "Support leads" groups: what support staff and their lead may do in the admin."""
 
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
@@ -12,6 +12,15 @@ SUPPORT_PERMISSIONS = {
     ("crm", "customerphone"): ["view", "add", "change", "delete"],
     ("crm", "tier"): ["view", "add", "change"],
     ("crm", "interaction"): ["view"],
+}
+
+# A lead is in both groups: "Support leads" adds reading who changed what, with the values
+# before and after (the edit history on a customer's page and the tiers' History button).
+LEAD_GROUP = "Support leads"
+LEAD_PERMISSIONS = {
+    ("crm", "historicalcustomer"): ["view"],
+    ("crm", "historicalcustomerphone"): ["view"],
+    ("crm", "historicaltier"): ["view"],
 }
 
 # What apps built on crm grant the group too (lookup: view lookup events), registered from
@@ -31,6 +40,16 @@ def ensure_support_group(apps=global_apps, using: str = "default", permissions=N
     """
     if permissions is None:
         permissions = {**SUPPORT_PERMISSIONS, **_REGISTERED_PERMISSIONS}
+    return ensure_group(SUPPORT_GROUP, permissions, apps=apps, using=using)
+
+
+def ensure_lead_group(apps=global_apps, using: str = "default", permissions=None):
+    """Create the "Support leads" group if missing and grant it `permissions` (LEAD_PERMISSIONS by default)."""
+    return ensure_group(LEAD_GROUP, LEAD_PERMISSIONS if permissions is None else permissions, apps=apps, using=using)
+
+
+def ensure_group(name: str, permissions: dict[tuple[str, str], list[str]], *, apps=global_apps, using="default"):
+    """Create group `name` if missing and grant it `permissions` ((app_label, model) -> actions)."""
     # Permissions are normally created by post_migrate, after every migration has run; on a
     # fresh database they do not exist yet when the data migration runs, so create them here.
     for app_label in {app for app, _model in permissions}:
@@ -43,7 +62,7 @@ def ensure_support_group(apps=global_apps, using: str = "default", permissions=N
             app_config.models_module = models_module
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.using(using).get_or_create(name=SUPPORT_GROUP)
+    group, _ = Group.objects.using(using).get_or_create(name=name)
     for (app_label, model), actions in permissions.items():
         codenames = [f"{action}_{model}" for action in actions]
         group.permissions.add(

@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +142,49 @@ def test_support_user_index_lists_only_their_models(support_client):
     assert sorted(models) == [("crm", "Customer"), ("crm", "Interaction"), ("crm", "Tier"), ("lookup", "LookupEvent")]
     page = response.content.decode()
     assert "API tokens" not in page and "Users" not in page and "Groups" not in page
+
+
+# -- the lead: support staff who also read the edit history ------------------------------
+
+
+def test_lead_group_has_exactly_the_history_permissions():
+    group = Group.objects.get(name="Support leads")
+    assert sorted(group.permissions.values_list("content_type__app_label", "codename")) == [
+        ("crm", "view_historicalcustomer"),
+        ("crm", "view_historicalcustomerphone"),
+        ("crm", "view_historicaltier"),
+    ]
+
+
+def test_create_support_user_lead_joins_both_groups(monkeypatch):
+    monkeypatch.setenv("SUPPORT_PW", GOOD_PASSWORD)
+    out = StringIO()
+    call_command("create_support_user", "lee", "--lead", "--password-from-env", "SUPPORT_PW", stdout=out)
+    assert out.getvalue() == "Created support user 'lee' (staff, groups 'Support staff', 'Support leads').\n"
+    lee = User.objects.get(username="lee")
+    assert sorted(lee.groups.values_list("name", flat=True)) == ["Support leads", "Support staff"]
+    assert (lee.is_staff, lee.is_superuser) == (True, False)
+
+
+@pytest.fixture
+def lead_client(client, monkeypatch):
+    monkeypatch.setenv("SUPPORT_PW", GOOD_PASSWORD)
+    call_command("create_support_user", "lee", "--lead", "--password-from-env", "SUPPORT_PW", stdout=StringIO())
+    client.force_login(User.objects.get(username="lee"))
+    return client
+
+
+def test_lead_reads_the_edit_history_support_staff_do_not(lead_client, alice, monkeypatch):
+    customer_page = reverse("admin:crm_customer_change", args=[alice.pk])
+    tier_history = reverse("admin:crm_tier_history", args=[alice.tier_id])
+    lead_page = lead_client.get(customer_page)
+    assert (lead_page.status_code, lead_page.context["show_edit_history"]) == (HTTPStatus.OK, True)
+    assert "<h2>Edit history</h2>" in lead_page.content.decode()
+    assert lead_client.get(tier_history).status_code == HTTPStatus.OK
+    call_command("create_support_user", "sam", "--password-from-env", "SUPPORT_PW", stdout=StringIO())
+    support_client = Client()
+    support_client.force_login(User.objects.get(username="sam"))
+    staff_page = support_client.get(customer_page)
+    assert staff_page.status_code == HTTPStatus.OK
+    assert "Edit history" not in staff_page.content.decode()
+    assert support_client.get(tier_history).status_code == HTTPStatus.FORBIDDEN

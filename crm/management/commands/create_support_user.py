@@ -1,4 +1,4 @@
-"""Create a staff user in the "Support staff" group."""
+"""Create a staff user in the "Support staff" group (and with --lead, in "Support leads" too)."""
 
 import getpass
 import os
@@ -11,23 +11,26 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from crm.commands import OneLineUsageErrors, valid_username
+from crm.roles import LEAD_GROUP, ensure_lead_group, ensure_support_group
 from crm.roles import SUPPORT_GROUP as GROUP
-from crm.roles import ensure_support_group
 
 
 class Command(OneLineUsageErrors, BaseCommand):
     help = (
         f"Create USERNAME as a staff user in the {GROUP!r} group: customers, phones, tiers and lookup events, "
-        "but no tokens, users or groups. The password is prompted for (twice) unless --password-from-env names "
-        "an environment variable holding it."
+        f"but no tokens, users or groups; --lead adds the {LEAD_GROUP!r} group (the edit history). The password is "
+        "prompted for (twice) unless --password-from-env names an environment variable holding it."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("--email", default="")
         parser.add_argument("--password-from-env", metavar="VAR", help="Read the password from this variable.")
+        parser.add_argument(
+            "--lead", action="store_true", help=f"Also put the user in {LEAD_GROUP!r}: reads the edit history."
+        )
 
-    def handle(self, *args, username, email, password_from_env, **options):
+    def handle(self, *args, username, email, password_from_env, lead=False, **options):
         User = get_user_model()
         username = valid_username(username)
         if email:
@@ -46,9 +49,12 @@ class Command(OneLineUsageErrors, BaseCommand):
         user.set_password(password)
         with transaction.atomic():
             user.save()
-            # The migration creates the group; a flushed database (tests) may have lost it.
+            # The migrations create the groups; a flushed database (tests) may have lost them.
             user.groups.add(ensure_support_group())
-        self.stdout.write(self.style.SUCCESS(f"Created support user {username!r} (staff, group {GROUP!r})."))
+            if lead:
+                user.groups.add(ensure_lead_group())
+        groups = f"groups {GROUP!r}, {LEAD_GROUP!r}" if lead else f"group {GROUP!r}"
+        self.stdout.write(self.style.SUCCESS(f"Created support user {username!r} (staff, {groups})."))
 
     def _password(self, variable: str | None) -> str:
         if variable:
