@@ -1,6 +1,9 @@
-"""The lookup API contract of design §7 as the tests state it: the path, the exact bodies, and two helpers."""
+"""The lookup API contract of design §7 as the tests state it: the path, the exact bodies, and its helpers."""
 
 import json
+
+from lookup import audit
+from lookup.models import LookupEvent
 
 URL = "/api/customer/lookup"
 ALICE_BODY = (
@@ -39,3 +42,9 @@ def assert_json(response, status, body: bytes):
     assert (response.status_code, response.content) == (status, body)
     assert response["Content-Type"] == "application/json"
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def audit_rows() -> list[tuple]:
+    """The lookups' audit rows (outcome, token name, phone, customer), after writing any still buffered."""
+    audit.flush_pending()  # a no-op where each row is written inline (tests/settings.py)
+    return list(LookupEvent.objects.order_by("id").values_list("outcome", "token_name", "phone_number", "customer_id"))

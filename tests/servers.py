@@ -2,7 +2,6 @@
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -74,7 +73,7 @@ def gunicorn(*, workers: int = 2, env: dict | None = None, log_path: Path | None
         wait_until_up(url)
         yield url, proc
     finally:
-        proc.send_signal(signal.SIGTERM)
+        proc.terminate()  # SIGTERM: gunicorn's graceful shutdown
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:

@@ -212,9 +212,9 @@ def test_empty_phones_cell_keeps_every_phone(tmp_path):
     assert phones_of("CUST-101") == [("+15550100101", "mobile"), ("+15550100102", "work")]
 
 
-def row_update(customer_id: str, *, fields: list, phones: list, row: int = 2) -> dict:
-    """The preview's entry for a row that updates a customer: fields and phones as before -> after."""
-    return {"row": row, "customer_id": customer_id, "action": "update", "fields": fields, "phones": phones}
+def alice_update(fields: list, phones: list) -> dict:
+    """The preview's entry for a one-row file that updates Alice: fields and phones as before -> after."""
+    return {"row": 2, "customer_id": "CUST-001", "action": "update", "fields": fields, "phones": phones}
 
 
 def test_empty_cells_change_nothing_and_none_clears(alice, tmp_path):
@@ -223,14 +223,8 @@ def test_empty_cells_change_nothing_and_none_clears(alice, tmp_path):
     path = csv_file(tmp_path, "CUST-001,,,,,,")
     assert preview(path).totals["skip"] == 1
     path = csv_file(tmp_path, "CUST-001,,,,none,NONE,none")
-    outcome = preview(path)
-    assert outcome.changes == [
-        row_update(
-            "CUST-001",
-            fields=[["last_interaction_date", "2023-10-15", ""], ["notes", "VIP", ""]],
-            phones=["mobile:+15551234567", ""],
-        )
-    ]
+    fields = [["last_interaction_date", "2023-10-15", ""], ["notes", "VIP", ""]]
+    assert preview(path).changes == [alice_update(fields, phones=["mobile:+15551234567", ""])]
     assert apply(path).error_count == 0
     alice.refresh_from_db()
     assert (alice.notes, alice.last_interaction_date, phones_of("CUST-001")) == ("", None, [])
@@ -238,14 +232,9 @@ def test_empty_cells_change_nothing_and_none_clears(alice, tmp_path):
 
 def test_phones_cell_lists_all_phones_and_preview_shows_before_and_after(alice, bob, tmp_path):
     path = csv_file(tmp_path, "CUST-001,Alice,Smith,Silver,2023-10-15,VIP,work:+15551234567; home:+15550100401")
-    outcome = preview(path)
-    assert outcome.changes == [
-        row_update(
-            "CUST-001",
-            fields=[["tier", "Gold", "Silver"], ["notes", "", "VIP"]],
-            phones=["mobile:+15551234567", "work:+15551234567; home:+15550100401"],
-        )
-    ]
+    fields = [["tier", "Gold", "Silver"], ["notes", "", "VIP"]]
+    phones = ["mobile:+15551234567", "work:+15551234567; home:+15550100401"]
+    assert preview(path).changes == [alice_update(fields, phones=phones)]
     assert apply(path).totals["update"] == 1
     assert phones_of("CUST-001") == [("+15550100401", "home"), ("+15551234567", "work")]
     apply(csv_file(tmp_path, "CUST-001,Alice,Smith,Silver,2023-10-15,VIP,+15550100401"))

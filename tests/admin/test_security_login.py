@@ -77,22 +77,26 @@ def test_lockout_ends_after_the_cool_off(client, admin_user):
     assert attempt(client, password="password").status_code == HTTPStatus.FOUND
 
 
-def test_forwarded_for_is_ignored_without_the_proxy_switch(client, admin_user, settings):
-    settings.SECURITY_TRUST_X_FORWARDED_FOR = False
-    for n in range(5):
-        attempt(client, username=f"guess{n}", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}")
-    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"127.0.0.1"}
-    assert attempt(client, password="password", HTTP_X_FORWARDED_FOR="198.51.100.7").status_code == 429
-
-
-def test_behind_the_proxy_the_address_it_appended_counts(client, admin_user, settings):
-    settings.SECURITY_TRUST_X_FORWARDED_FOR = True
-    for n in range(5):
+@pytest.mark.parametrize(
+    ("trusted", "forwarded", "recorded", "locked", "free"),
+    [
+        # Without the switch the header is ignored: every attempt counts against the client's own address.
+        (False, "203.0.113.{n}", "127.0.0.1", {"HTTP_X_FORWARDED_FOR": "198.51.100.7"}, {"REMOTE_ADDR": "198.51.100.7"}),
         # A client may send its own X-Forwarded-For; the proxy appends the real address last.
-        attempt(client, username=f"guess{n}", HTTP_X_FORWARDED_FOR=f"10.9.9.{n}, 203.0.113.50")
-    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.50"}
-    assert attempt(client, password="password", HTTP_X_FORWARDED_FOR="203.0.113.50").status_code == 429
-    assert attempt(client, password="password", HTTP_X_FORWARDED_FOR="203.0.113.50, 198.51.100.7").status_code == 302
+        (True, "10.9.9.{n}, 203.0.113.50", "203.0.113.50", {"HTTP_X_FORWARDED_FOR": "203.0.113.50"},
+         {"HTTP_X_FORWARDED_FOR": "203.0.113.50, 198.51.100.7"}),
+    ],
+    ids=["ignored-without-the-proxy-switch", "behind-the-proxy-the-address-it-appended-counts"],
+)  # fmt: skip
+def test_forwarded_for_locks_the_address_that_counts(
+    client, admin_user, settings, trusted, forwarded, recorded, locked, free
+):
+    settings.SECURITY_TRUST_X_FORWARDED_FOR = trusted
+    for n in range(5):
+        attempt(client, username=f"guess{n}", HTTP_X_FORWARDED_FOR=forwarded.format(n=n))
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {recorded}
+    assert attempt(client, password="password", **locked).status_code == 429
+    assert attempt(client, password="password", **free).status_code == 302
 
 
 def test_unlock_by_command(client, admin_user):

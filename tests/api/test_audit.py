@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from lookup import audit
 from lookup.models import AuditBatch, LookupEvent
-from tests.contract import URL
+from tests.contract import URL, audit_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def audit_path(request, settings, monkeypatch):
     """Run a test through both ways an audit row is written; yields the way.
 
     tests/settings.py writes each row inline (LOOKUP_AUDIT_FLUSH_MS = 0). "batched" is the
-    production path: rows wait in a fresh AuditWriter's buffer and events() writes them with
+    production path: rows wait in a fresh AuditWriter's buffer and audit_rows() writes them with
     flush_pending(), as gunicorn's worker_exit hook does. Its thread waits a minute, so it never
     writes concurrently with the test's own transaction (the timed thread has its own test below).
     """
@@ -36,12 +36,6 @@ def audit_path(request, settings, monkeypatch):
     writer.stop()
 
 
-def events():
-    """The audit rows, after writing any still buffered (a no-op on the inline path)."""
-    audit.flush_pending()
-    return list(LookupEvent.objects.order_by("id").values_list("outcome", "token_name", "phone_number", "customer_id"))
-
-
 def test_each_outcome_is_recorded(api, anon_api, alice, audit_path):
     api.post(URL, {"phoneNumber": "(555) 123-4567"}, format="json")
     api.post(URL, {"phoneNumber": "+15550000000"}, format="json")
@@ -50,7 +44,7 @@ def test_each_outcome_is_recorded(api, anon_api, alice, audit_path):
     anon_api.post(URL, {"phoneNumber": "+15551234567"}, format="json")
     # Batched, nothing is written before the flush: the buffer really was the path taken.
     assert LookupEvent.objects.count() == (5 if audit_path == "inline" else 0)
-    assert events() == [
+    assert audit_rows() == [
         ("success", "genesys-test", "+15551234567", alice.pk),
         ("not_found", "genesys-test", "+15550000000", None),
         ("no_number", "genesys-test", "none", None),
@@ -119,14 +113,14 @@ def test_deleting_a_customer_keeps_its_events(api, alice, audit_path):
     api.post(URL, {"phoneNumber": "+15551234567"}, format="json")
     audit.flush_pending()  # the row holds the customer before it goes
     alice.delete()
-    assert events() == [("success", "genesys-test", "+15551234567", None)]
+    assert audit_rows() == [("success", "genesys-test", "+15551234567", None)]
 
 
 def test_a_customer_deleted_before_the_flush_loses_no_row(api, alice, bob, audit_path):
     api.post(URL, {"phoneNumber": "+15551234567"}, format="json")
     api.post(URL, {"phoneNumber": "+15559876543"}, format="json")
     alice.delete()  # batched: both rows still wait in the buffer
-    assert events() == [
+    assert audit_rows() == [
         ("success", "genesys-test", "+15551234567", None),
         ("success", "genesys-test", "+15559876543", bob.pk),
     ]

@@ -10,6 +10,7 @@ import time
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -38,6 +39,16 @@ ERROR_LINES = [
     'Prompt: "We are experiencing technical difficulties" -> transfer to an agent',
 ]
 LATENCY = re.compile(r"^Latency: (\d+) ms \(budget (\d+) ms: (OK|OVER)\)$", re.MULTILINE)
+NOT_ROUTED = "the flow would not route the caller as intended: "
+# The last lines for a server that compares numbers as text, in either mode.
+NUMBER_FORMAT_MISMATCH = [
+    'Re-probe: "15551234567" -> success',
+    'Cause: number-format mismatch: "tel:+15551234567" is not found, but "15551234567" is; '
+    "the server compares numbers as text.",
+    "Fix: Normalise numbers on the server before storing and looking them up (this project's "
+    "crm.phones.normalize_phone turns tel:+1…, +1…, 1… and (555) 123-4567 into one E.164 form).",
+]
+TIMEOUT_FIX = "Fix: Make the lookup answer in well under a second"
 
 
 def probe(*args: str) -> tuple[bool, list[str], str]:
@@ -84,7 +95,9 @@ class TutorialPeer(BaseHTTPRequestHandler):
         return self.answer(200, {"status": "not_found", "data": None})
 
     def answer(self, status: int, payload: dict) -> None:
-        raw = json.dumps(payload).encode()
+        self.reply(status, json.dumps(payload).encode())
+
+    def reply(self, status: int, raw: bytes) -> None:
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -121,14 +134,7 @@ def answering(status: int, body: bytes, delay: float = 0.0):
         def do_POST(self):
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             time.sleep(delay)
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            except OSError:
-                pass
+            self.reply(status, body)
 
     return Fixed
 
@@ -159,6 +165,15 @@ ALICE_ACTION_LINES = [
     'Decision: status == "success" is true -> VIP queue',
     'Prompt: "Hello Alice, welcome back. We see you are a Gold tier member." -> VIP queue',
 ]
+# A not-found answer's outputs: each the default "" (status aside).
+NOT_FOUND_OUTPUTS = [
+    'Output: status = "not_found"',
+    'Output: customerId = ""',
+    'Output: firstName = ""',
+    'Output: lastName = ""',
+    'Output: tier = ""',
+    'Output: lastInteractionDate = ""',
+]
 FAILURE_LINES = [
     "Outputs: none (the Failure exit sets no success outputs)",
     'Prompt: "We are experiencing technical difficulties" -> agent queue',
@@ -166,29 +181,18 @@ FAILURE_LINES = [
 MANAGE_ENV = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
 
 
+def probe_process(*args: str) -> subprocess.CompletedProcess:
+    """`manage.py architect_probe ARGS` as an operator runs it: a separate process, text output captured."""
+    command = [sys.executable, "manage.py", "architect_probe", *args]
+    return subprocess.run(command, cwd=ROOT, env=MANAGE_ENV, capture_output=True, text=True, timeout=60)
+
+
 @pytest.mark.server
 @pytest.mark.django_db(transaction=True)
 def test_probe_executes_the_exported_action_against_gunicorn(alice, bob, token, tmp_path):
     with gunicorn(workers=1) as (url, _):
         # As an operator runs it: a separate process, exit code 0, the whole story on stdout.
-        done = subprocess.run(
-            [
-                sys.executable,
-                "manage.py",
-                "architect_probe",
-                "--url",
-                url,
-                "--token",
-                token,
-                "--phone",
-                "tel:+15551234567",
-            ],
-            cwd=ROOT,
-            env=MANAGE_ENV,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = probe_process("--url", url, "--token", token, "--phone", "tel:+15551234567")
         assert (done.returncode, done.stderr) == (0, "")
         lines = done.stdout.splitlines()
         assert lines[:5] == [
@@ -216,12 +220,7 @@ def test_probe_executes_the_exported_action_against_gunicorn(alice, bob, token, 
         assert ok
         assert lines[8:] == [
             "Exit: Success",
-            'Output: status = "not_found"',
-            'Output: customerId = ""',
-            'Output: firstName = ""',
-            'Output: lastName = ""',
-            'Output: tier = ""',
-            'Output: lastInteractionDate = ""',
+            *NOT_FOUND_OUTPUTS,
             'Decision: status == "success" is false -> asks for the customer number',
             'Prompt: "Please enter your customer number, then press the pound key." -> asks for the customer number',
             'Re-probe: "+15550000000" -> Success',
@@ -229,7 +228,7 @@ def test_probe_executes_the_exported_action_against_gunicorn(alice, bob, token, 
         ]
 
         ok, lines, error = probe("--url", url, "--token", f" {token}", "--phone", "tel:+15551234567")
-        assert (ok, error) == (False, "the flow would not route the caller as intended: token mismatch")
+        assert (ok, error) == (False, NOT_ROUTED + "token mismatch")
         assert "Exit: Failure (HTTP 401)" in lines and block(lines, FAILURE_LINES)
         assert lines[-2:] == [
             "Cause: token mismatch: the server answered 401; the token has leading whitespace, "
@@ -256,8 +255,7 @@ def test_probe_executes_the_exported_action_against_gunicorn(alice, bob, token, 
         )
 
         # The tutorial's node JSON, pointed at this server, in the mode named after it.
-        node = tmp_path / "node.json"
-        node.write_text(json.dumps(TUTORIAL_NODE))
+        node = node_file(tmp_path)
         ok, lines, _ = probe("--tutorial-node", str(node), "--url", url, "--token", token, "--phone", "+15551234567")
         assert ok and lines[3] == 'Body: {  "phoneNumber": "+15551234567" }'
         assert block(lines, VIP_LINES)
@@ -314,20 +312,13 @@ def test_exit_is_decided_as_genesys_does(status, body, exit_line, cause):
     assert exit_line in lines
     assert ok is (cause == "")
     if cause:
-        assert error == f"the flow would not route the caller as intended: {cause}" and block(lines, FAILURE_LINES)
+        assert error == NOT_ROUTED + cause and block(lines, FAILURE_LINES)
 
 
 def test_not_found_without_data_gets_the_defaults():
     with peer(answering(200, b'{"status":"not_found"}')) as url:
         ok, lines, _ = probe("--url", url, "--token", SECRET, "--phone", "anonymous")
-    assert ok and lines[-8:-2] == [
-        'Output: status = "not_found"',
-        'Output: customerId = ""',
-        'Output: firstName = ""',
-        'Output: lastName = ""',
-        'Output: tier = ""',
-        'Output: lastInteractionDate = ""',
-    ]
+    assert ok and lines[-8:-2] == NOT_FOUND_OUTPUTS
 
 
 def test_answer_slower_than_the_action_is_a_failure_and_slower_than_the_step_a_timeout():
@@ -335,10 +326,10 @@ def test_answer_slower_than_the_action_is_a_failure_and_slower_than_the_step_a_t
         started = time.monotonic()
         ok, lines, error = probe("--url", url, "--token", SECRET, "--phone", "+15551234567", "--timeout-ms", "300")
         assert time.monotonic() - started < 0.9  # the probe gives up at the step timeout
-    assert (ok, error) == (False, "the flow would not route the caller as intended: timeout")
+    assert (ok, error) == (False, NOT_ROUTED + "timeout")
     assert "Exit: Timeout (no answer within the step's 0.3 s)" in lines
     assert 'Prompt: "We are experiencing technical difficulties" -> agent queue' in lines
-    assert lines[-1].startswith("Fix: Make the lookup answer in well under a second")
+    assert lines[-1].startswith(TIMEOUT_FIX)
 
 
 def test_exported_action_timeout_below_the_step_timeout_takes_failure(tmp_path):
@@ -361,15 +352,8 @@ def exported_text() -> str:
 def test_legacy_server_without_normalisation_names_number_format_mismatch():
     with peer(LegacyPeer) as url:
         ok, lines, error = probe("--url", url, "--token", SECRET, "--phone", "tel:+15551234567")
-    assert (ok, error) == (False, "the flow would not route the caller as intended: number-format mismatch")
-    assert lines[-4:] == [
-        'Re-probe: "+15551234567" -> Success',
-        'Re-probe: "15551234567" -> success',
-        'Cause: number-format mismatch: "tel:+15551234567" is not found, but "15551234567" is; '
-        "the server compares numbers as text.",
-        "Fix: Normalise numbers on the server before storing and looking them up (this project's "
-        "crm.phones.normalize_phone turns tel:+1…, +1…, 1… and (555) 123-4567 into one E.164 form).",
-    ]
+    assert (ok, error) == (False, NOT_ROUTED + "number-format mismatch")
+    assert lines[-4:] == ['Re-probe: "+15551234567" -> Success', *NUMBER_FORMAT_MISMATCH]
 
 
 def test_matrix_flags_identities_a_server_without_normalisation_misses():
@@ -377,44 +361,43 @@ def test_matrix_flags_identities_a_server_without_normalisation_misses():
         ok, lines, error = probe("--url", url, "--token", SECRET, "--matrix", "--phone", "+15551234567")
     assert (ok, error) == (
         False,
-        "the flow would not route the caller as intended: an identity took another path than the E.164 number "
-        "(or no-number callers were matched)",
+        NOT_ROUTED + "an identity took another path than the E.164 number (or no-number callers were matched)",
     )
     assert [line.endswith("MISMATCH") for line in lines] == [False] + [True] * 9 + [False] * 5
+
+
+def node_file(tmp_path, **configuration) -> Path:
+    """The tutorial's node as a file, with these entries of its configuration replaced."""
+    node = json.loads(json.dumps(TUTORIAL_NODE))
+    node["configuration"].update(configuration)
+    path = tmp_path / "node.json"
+    path.write_text(json.dumps(node))
+    return path
 
 
 @pytest.fixture
 def node(tmp_path):
     """The tutorial's node as a file."""
-    path = tmp_path / "tutorial-node.json"
-    path.write_text(json.dumps(TUTORIAL_NODE))
-    return path
+    return node_file(tmp_path)
+
+
+def tutorial(handler, node: Path, *, token: str = SECRET, phone: str = "+15551234567"):
+    """--tutorial-node against a peer: (routed as intended, output lines, error message)."""
+    with peer(handler) as url:
+        return probe("--tutorial-node", str(node), "--url", url, "--token", token, "--phone", phone)
 
 
 # -- --tutorial-node: the tutorial's node, followed as before ----------------------------------
 
 
-def test_tutorial_peer_with_the_tutorial_node_succeeds(tmp_path):
-    node = tmp_path / "node.json"
-    node.write_text(json.dumps(TUTORIAL_NODE))
-    with peer(TutorialPeer) as url:
-        ok, lines, _ = probe("--tutorial-node", str(node), "--url", url, "--token", SECRET, "--phone", "+15551234567")
+def test_tutorial_peer_with_the_tutorial_node_succeeds(node):
+    ok, lines, _ = tutorial(TutorialPeer, node)
     assert ok and "HTTP status: 200" in lines and block(lines, VIP_LINES)
 
 
 def test_tutorial_node_wrong_token_names_token_mismatch(node):
-    with peer(TutorialPeer) as url:
-        ok, lines, error = probe(
-            "--tutorial-node",
-            str(node),
-            "--url",
-            url,
-            "--token",
-            "some-other-token-0123456789",
-            "--phone",
-            "+15551234567",
-        )
-    assert (ok, error) == (False, "the flow would not route the caller as intended: token mismatch")
+    ok, lines, error = tutorial(TutorialPeer, node, token="some-other-token-0123456789")
+    assert (ok, error) == (False, NOT_ROUTED + "token mismatch")
     assert lines[4:7] == ["HTTP status: 401", lines[5], 'Answer: {"error": "Unauthorized"}']
     assert block(lines, ERROR_LINES)
     assert lines[-2:] == [
@@ -426,10 +409,7 @@ def test_tutorial_node_wrong_token_names_token_mismatch(node):
 
 
 def test_tutorial_node_token_pasted_with_bearer_names_it(node):
-    with peer(TutorialPeer) as url:
-        ok, lines, _ = probe(
-            "--tutorial-node", str(node), "--url", url, "--token", f"Bearer {SECRET}", "--phone", "+15551234567"
-        )
+    ok, lines, _ = tutorial(TutorialPeer, node, token=f"Bearer {SECRET}")
     assert not ok
     assert lines[-2:] == [
         "Cause: token mismatch: the server answered 401; the token itself starts with 'Bearer ', "
@@ -439,12 +419,8 @@ def test_tutorial_node_token_pasted_with_bearer_names_it(node):
 
 
 def test_node_header_without_bearer_names_it(tmp_path):
-    node = json.loads(json.dumps(TUTORIAL_NODE))
-    node["configuration"]["headers"]["Authorization"] = "your_secure_secret_token_here"
-    path = tmp_path / "node.json"
-    path.write_text(json.dumps(node))
-    with peer(TutorialPeer) as url:
-        ok, lines, _ = probe("--tutorial-node", str(path), "--url", url, "--token", SECRET, "--phone", "+15551234567")
+    headers = {**TUTORIAL_NODE["configuration"]["headers"], "Authorization": "your_secure_secret_token_here"}
+    ok, lines, _ = tutorial(TutorialPeer, node_file(tmp_path, headers=headers))
     assert not ok and lines[1] == f"Header: Authorization: {SECRET[:4]}… ({len(SECRET)} chars)"
     assert lines[-2:] == [
         "Cause: token mismatch: the server answered 401; the Authorization header does not start with 'Bearer '.",
@@ -468,21 +444,18 @@ def test_tutorial_node_slow_server_names_timeout(node):
             "300",
         )
         assert time.monotonic() - started < 0.9  # the probe gives up at the budget, not when the server answers
-    assert (ok, error) == (False, "the flow would not route the caller as intended: timeout")
+    assert (ok, error) == (False, NOT_ROUTED + "timeout")
     assert lines[4] == "HTTP status: none (timeout)"
     latency, budget, verdict = LATENCY.search("\n".join(lines)).groups()
     assert 300 <= int(latency) < 900 and (budget, verdict) == ("300", "OVER")
     assert block(lines, ERROR_LINES)
     assert lines[-2] == f"Cause: timeout: no complete answer within the 300 ms budget (waited {latency} ms)."
-    assert lines[-1].startswith("Fix: Make the lookup answer in well under a second")
+    assert lines[-1].startswith(TIMEOUT_FIX)
 
 
 def test_tutorial_node_wrong_envelope_keys_names_mapping_failure(node):
-    with peer(RenamedKeysPeer) as url:
-        ok, lines, error = probe(
-            "--tutorial-node", str(node), "--url", url, "--token", SECRET, "--phone", "+15551234567"
-        )
-    assert (ok, error) == (False, "the flow would not route the caller as intended: mapping failure")
+    ok, lines, error = tutorial(RenamedKeysPeer, node)
+    assert (ok, error) == (False, NOT_ROUTED + "mapping failure")
     assert "HTTP status: 200" in lines and block(lines, ERROR_LINES)
     assert lines[-2] == (
         "Cause: mapping failure: the answer lacks status, data.customerId, data.firstName, data.lastName, "
@@ -492,18 +465,9 @@ def test_tutorial_node_wrong_envelope_keys_names_mapping_failure(node):
 
 
 def test_body_without_phone_number_names_missing_field(tmp_path):
-    node = json.loads(json.dumps(TUTORIAL_NODE))
-    node["configuration"]["body"] = '{"phone": "{{contact.attributes.caller.phoneNumber}}"}'  # a bad template
-    path = tmp_path / "node.json"
-    path.write_text(json.dumps(node))
-    with peer(TutorialPeer) as url:
-        ok, lines, error = probe(
-            "--tutorial-node", str(path), "--url", url, "--token", SECRET, "--phone", "+15551234567"
-        )
-    assert (ok, error) == (
-        False,
-        "the flow would not route the caller as intended: missing phoneNumber field",
-    )
+    bad_template = '{"phone": "{{contact.attributes.caller.phoneNumber}}"}'
+    ok, lines, error = tutorial(TutorialPeer, node_file(tmp_path, body=bad_template))
+    assert (ok, error) == (False, NOT_ROUTED + "missing phoneNumber field")
     assert "HTTP status: 400" in lines and block(lines, ERROR_LINES)
     assert lines[-2:] == [
         "Cause: missing phoneNumber field: the server answered 400 'Missing phoneNumber field' "
@@ -514,38 +478,21 @@ def test_body_without_phone_number_names_missing_field(tmp_path):
 
 
 def test_tutorial_node_legacy_server_names_number_format_mismatch(node):
-    with peer(LegacyPeer) as url:
-        ok, lines, error = probe(
-            "--tutorial-node", str(node), "--url", url, "--token", SECRET, "--phone", "tel:+15551234567"
-        )
-    assert (ok, error) == (
-        False,
-        "the flow would not route the caller as intended: number-format mismatch",
-    )
+    ok, lines, error = tutorial(LegacyPeer, node, phone="tel:+15551234567")
+    assert (ok, error) == (False, NOT_ROUTED + "number-format mismatch")
     assert lines[-6:] == [
         'Decision: customerLookup.status == "success" is false -> general queue',
         'Prompt: "Thank you for calling. Please hold for the next available agent." -> general queue',
         'Re-probe: "+15551234567" -> not found',
-        'Re-probe: "15551234567" -> success',
-        'Cause: number-format mismatch: "tel:+15551234567" is not found, but "15551234567" is; '
-        "the server compares numbers as text.",
-        "Fix: Normalise numbers on the server before storing and looking them up (this project's "
-        "crm.phones.normalize_phone turns tel:+1…, +1…, 1… and (555) 123-4567 into one E.164 form).",
+        *NUMBER_FORMAT_MISMATCH,
     ]
 
 
 def test_exit_code_is_one_on_the_error_path_without_a_traceback():
     with peer(TutorialPeer) as url:
-        done = subprocess.run(
-            [sys.executable, "manage.py", "architect_probe", "--url", url, "--token", "x" * 30, "--phone", "+1555"],
-            cwd=ROOT,
-            env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = probe_process("--url", url, "--token", "x" * 30, "--phone", "+1555")
     assert done.returncode == 1
-    assert done.stderr == "CommandError: the flow would not route the caller as intended: token mismatch\n"
+    assert done.stderr == f"CommandError: {NOT_ROUTED}token mismatch\n"
     assert "Exit: Failure (HTTP 401)" in done.stdout.splitlines()
 
 

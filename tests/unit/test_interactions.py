@@ -2,6 +2,7 @@
 
 import datetime as dt
 import itertools
+from dataclasses import replace
 from io import StringIO
 
 import pytest
@@ -29,33 +30,23 @@ CONV = "5b0b9c8e-4a5f-4f3e-9d7a-0c2e8f6a1b23"
 END_AT = dt.datetime(2024, 3, 5, 14, 30, 0, tzinfo=UTC)
 ACW_AT = dt.datetime(2024, 3, 5, 14, 32, 30, tzinfo=UTC)
 
-
-def customer_end(**overrides) -> InteractionEvent:
-    fields = {
-        "conversation_id": CONV,
-        "event": CUSTOMER_END,
-        "event_time": END_AT,
-        "ani": "tel:+15551234567",
-        "dnis": "tel:+18005550100",
-        "direction": "inbound",
-        "media_type": "voice",
-        "disconnect_type": "peer",
-        "duration_ms": 95_000,
-    }
-    return InteractionEvent(**(fields | overrides))
+# What each event of the conversation carries: the caller's call at its end, the agent's wrap-up after it.
+CALLER = {"ani": "tel:+15551234567", "dnis": "tel:+18005550100", "direction": "inbound", "media_type": "voice"}
+WRAPUP = {
+    "queue_id": "queue-support",
+    "user_id": "agent-7",
+    "wrapup_code": "Resolved",
+    "wrapup_notes": "Reset the router.",
+}
 
 
-def after_call_work(**overrides) -> InteractionEvent:
-    fields = {
-        "conversation_id": CONV,
-        "event": AFTER_CALL_WORK,
-        "event_time": ACW_AT,
-        "queue_id": "queue-support",
-        "user_id": "agent-7",
-        "wrapup_code": "Resolved",
-        "wrapup_notes": "Reset the router.",
-    }
-    return InteractionEvent(**(fields | overrides))
+def customer_end(**changes) -> InteractionEvent:
+    sent = InteractionEvent(CONV, CUSTOMER_END, END_AT, **CALLER, disconnect_type="peer", duration_ms=95_000)
+    return replace(sent, **changes)
+
+
+def after_call_work(**changes) -> InteractionEvent:
+    return replace(InteractionEvent(CONV, AFTER_CALL_WORK, ACW_AT, **WRAPUP), **changes)
 
 
 def row(interaction: Interaction) -> dict:
