@@ -118,8 +118,8 @@ class Cluster:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
             result = Result(started, time.monotonic() - started, response.status, response.read())
-        except (OSError, HTTPException):
-            result = Result(started, time.monotonic() - started, 0)
+        except (OSError, HTTPException) as error:
+            result = Result(started, time.monotonic() - started, 0, error=type(error).__name__)
         finally:
             conn.close()
         return result
@@ -263,7 +263,7 @@ def test_2_an_instance_sigkilled_under_load_costs_no_lookup_and_rejoins(cluster)
         "instance SIGKILLed",
         sent=len(load.results),
         failed=len(failed),
-        failures=[r.status for r in failed],
+        failures=[r.status or r.error for r in failed],
         retried_by_balancer=retried,
         marked_down_after_s=round(down_after, 2),
         rejoined_after_restart_s=round(rejoin, 2),
@@ -272,9 +272,13 @@ def test_2_an_instance_sigkilled_under_load_costs_no_lookup_and_rejoins(cluster)
     )
     # Policy (scripts/cluster/haproxy.cfg): a lookup cut off by the kill before its answer began
     # is retried on the other instance (retry-on conn-failure empty-response ...). One whose answer
-    # had started cannot be replayed safely: HAProxy answers 502 (or 504) and the flow takes its Failure
-    # exit to an agent. Seen once in ten runs; nothing else may fail.
-    assert all(r.status in (502, 504) for r in failed), [r.status for r in failed]
+    # had started cannot be replayed safely: HAProxy answers 502 (or 504) or, when the instance had
+    # already sent the status line, can only cut the connection; the flow takes its Failure exit to
+    # an agent. At most one per worker of the killed instance (2); nothing else may fail.
+    cut_mid_answer = ("IncompleteRead", "RemoteDisconnected", "ConnectionResetError", "BadStatusLine")
+    assert all(r.status in (502, 504) or r.error in cut_mid_answer for r in failed), [
+        r.status or r.error for r in failed
+    ]
     assert len(failed) <= 2
     assert served_after_rejoin > 0
     assert max(r.elapsed for r in load.results) < BUDGET_S
