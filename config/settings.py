@@ -49,7 +49,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "phonenumber_field",
-    "import_export",
     "simple_history",
     "django_tasks",
     "django_tasks_db",
