@@ -24,6 +24,7 @@ def _grouped_sql(since: datetime | None) -> tuple[str, list]:
         calls = calls.filter(occurred_at__gte=since)
     events = events.values(number=F("phone_number")).annotate(n=Count("*"), last=Max("created_at")).order_by()
     calls = calls.values(number=F("ani")).annotate(n=Count("*"), last=Max("occurred_at")).order_by()
+    # The ORM cannot group over a UNION: it builds each half (and adapts its parameters), SQL joins them.
     events_sql, events_params = events.query.sql_with_params()
     calls_sql, calls_params = calls.query.sql_with_params()
     sql = (
