@@ -1,6 +1,7 @@
 """Time the "Lookup insights" admin page against the database in DATABASE_URL (not part of `make test`).
 
     DATABASE_URL=postgres://... python manage.py seed_lookup_events --count 1000000
+    DATABASE_URL=postgres://... python bench/interactions_admin_timings.py  # 1,000,000 interactions (optional)
     DATABASE_URL=postgres://... python bench/insights_timing.py [--runs 5]
 
 Renders each window through Django's test Client as a logged-in superuser, after one warm-up
@@ -29,12 +30,15 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
+from crm.models import Interaction  # noqa: E402
 from lookup.insights import rollup  # noqa: E402
 from lookup.models import LookupEvent  # noqa: E402
 
 PAGES = ["/admin/insights/?window=24h", "/admin/insights/?window=7d", "/admin/insights/?window=30d"]
-PAGES += ["/admin/insights/unknown-callers/?window=30d"]
-QUERY_BUDGET = 10  # as in tests/test_insights_admin.py: independent of the number of events
+PAGES += [f"/admin/insights/unknown-callers/?window={w}" for w in ("24h", "30d", "all")]
+PAGES += ["/admin/insights/unknown-callers/?window=all&page=100"]
+# As in tests/admin/test_insights_admin.py: independent of the number of events and interactions.
+QUERY_BUDGET = 11
 
 
 def main() -> None:
@@ -47,7 +51,11 @@ def main() -> None:
     )
     client = Client(SERVER_NAME="localhost")
     client.force_login(user)
-    print(f"{connection.vendor}, {LookupEvent.objects.count():,} lookup events")
+    unmatched = Interaction.objects.filter(customer__isnull=True).count()
+    print(
+        f"{connection.vendor}, {LookupEvent.objects.count():,} lookup events,"
+        f" {Interaction.objects.count():,} interactions ({unmatched:,} unmatched)"
+    )
     rollup.forget()
     for url in PAGES:
         started = time.perf_counter()
@@ -62,7 +70,7 @@ def main() -> None:
             assert response.status_code == 200
             assert len(queries) <= QUERY_BUDGET, f"{url}: {len(queries)} queries"
         print(
-            f"{url:46} first {first:7.1f} ms  median {statistics.median(times):7.1f} ms"
+            f"{url:56} first {first:7.1f} ms  median {statistics.median(times):7.1f} ms"
             f"  max {max(times):7.1f} ms  {len(queries)} queries"
         )
 

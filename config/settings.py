@@ -57,8 +57,9 @@ INSTALLED_APPS = [
     "genesys",
     "axes",  # login lockout (SECURITY block below)
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    # django-otp's device apps, with readable names in the admin (security/otp_apps.py).
+    "security.otp_apps.AuthenticatorAppsConfig",
+    "security.otp_apps.BackupCodesConfig",
     "csp",
     "security",
 ]

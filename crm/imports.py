@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
+from crm.interactions import interactions_claim
 from crm.models import CUSTOMER_ID_HELP, CUSTOMER_ID_PATTERN, Customer, CustomerPhone, Tier, normalize_customer_id
 from crm.phones import normalize_phone
 from crm.tables import Table
@@ -405,6 +406,9 @@ def _write(new_customers, new_rows, updated, phone_deletes, phone_creates, label
                 [p[1] for p in phone_creates],
             )
             _phone_history(cursor, created, "+", history)
+    if phone_creates:
+        # As a phone saved in the admin: the unknown-caller calls from these numbers become the customers'.
+        interactions_claim(numbers=[p[1] for p in phone_creates])
 
 
 # Rows per multi-row INSERT: 500 x 11 columns stays far below SQLite's 32,766 parameters.

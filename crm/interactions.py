@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from crm.models import Customer, CustomerPhone, Interaction
@@ -137,3 +137,30 @@ def customer_touch_last_interaction(*, customer_pk: int, when: datetime) -> bool
         .update(last_interaction_date=day, updated_at=timezone.now())
     )
     return bool(updated)
+
+
+def interactions_claim(*, numbers: list[str]) -> int:
+    """Match the unknown-caller interactions from these E.164 numbers to the customers who own them now.
+
+    Called when phones are saved (CustomerPhone.save, the import), inside their transaction: a
+    customer added from the unknown-caller worklist gets the calls that put the number there.
+    Interactions already matched to someone stay theirs. One indexed UPDATE (the ani index) when
+    nothing is claimed; when something is, the customers' last interaction dates move forward.
+    """
+    numbers = [n for n in numbers if n]
+    if not numbers:
+        return 0
+    owner = CustomerPhone.objects.filter(number=OuterRef("ani")).values("customer_id")[:1]
+    claimed = Interaction.objects.filter(customer__isnull=True, ani__in=numbers).update(
+        customer_id=Subquery(owner), updated_at=timezone.now()
+    )
+    if claimed:
+        latest = (
+            Interaction.objects.filter(ani__in=numbers, customer_id=Subquery(owner))
+            .values("customer_id")
+            .annotate(last=Max("occurred_at"))
+            .order_by()
+        )
+        for row in latest:
+            customer_touch_last_interaction(customer_pk=row["customer_id"], when=row["last"])
+    return claimed

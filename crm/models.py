@@ -5,7 +5,7 @@ import re
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Upper
 from simple_history.models import HistoricalRecords
 
@@ -144,6 +144,16 @@ class CustomerPhone(models.Model):
         if owner is not None:
             raise ValidationError({"number": f"{self.number} already belongs to {owner.customer}."})
 
+    def save(self, *args, **kwargs):
+        """Save, and give the customer the unknown-caller interactions from this number (same transaction)."""
+        # Imported here: crm.interactions builds on these models.
+        from crm.interactions import interactions_claim
+
+        # savepoint=False: inside the admin's transaction this adds no SAVEPOINT round trips.
+        with transaction.atomic(using=kwargs.get("using") or self._state.db, savepoint=False):
+            super().save(*args, **kwargs)
+            interactions_claim(numbers=[str(self.number)])
+
 
 class Job(models.Model):
     """A background import, export or bulk change, with its progress and per-row errors (crm/jobs.py)."""
@@ -247,6 +257,12 @@ class Interaction(models.Model):
             models.Index(fields=["queue_id", "-occurred_at", "-id"], name="crm_inter_queue_idx"),
             # "Who called from this number": the changelist's search by phone.
             models.Index(fields=["ani", "-occurred_at", "-id"], name="crm_inter_ani_idx"),
+            # The unknown-caller worklist: unmatched numbers of a window, read from this small index alone.
+            models.Index(
+                fields=["occurred_at", "ani"],
+                condition=models.Q(customer__isnull=True) & ~models.Q(ani=""),
+                name="crm_inter_unknown_ani_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

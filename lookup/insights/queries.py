@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import models
-from django.db.models import Count, Exists, F, Max, OuterRef, Q
+from django.db.models import Count, F, Max, Q
 from django.db.models.functions import RowNumber, TruncDay, TruncHour
 from django.utils import timezone
 
-from crm.models import CustomerPhone
 from lookup.contract import FLOW_BUDGET_MS
 from lookup.insights import rollup
 from lookup.insights.rollup import Rolled
@@ -228,23 +227,6 @@ def tokens_in_use(by_token: dict[str, TokenUse]) -> list[TokenUse]:
         uses.append(TokenUse(token.name, token.last_used_at, use.lookups, use.last_lookup_at))
     uses.sort(key=lambda u: (-u.lookups, u.last_used_at is None, u.name))
     return uses
-
-
-def unknown_callers(since: datetime | None = None):
-    """Numbers looked up and not found, with how often and when last, most frequent first.
-
-    Numbers that belong to a customer by now are left out: they will be found next time.
-    """
-    events = LookupEvent.objects.filter(outcome=Outcome.NOT_FOUND)
-    if since is not None:
-        events = events.filter(created_at__gte=since)
-    owned = CustomerPhone.objects.filter(number=OuterRef("phone_number"))
-    return (
-        events.filter(~Exists(owned))
-        .values("phone_number")
-        .annotate(count=Count("id"), last_seen=Max("created_at"))
-        .order_by("-count", "-last_seen", "phone_number")
-    )
 
 
 @dataclass

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from lookup.contract import FLOW_BUDGET_MS
-from lookup.insights import charts, interactions, queries
+from lookup.insights import charts, interactions, queries, worklist
 from lookup.insights.queries import OUTCOMES, WINDOWS
 
 TOP_UNKNOWN = 20
@@ -30,14 +30,16 @@ def _check(request) -> None:
 
 
 def _with_add_links(rows) -> list[dict]:
-    """Each unknown number with a link to the add-customer form that has it filled in."""
+    """Each unknown number with links to its lookups, its calls and the add-customer form that has it filled in."""
     add_url = reverse("admin:crm_customer_add")
     events_url = reverse("admin:lookup_lookupevent_changelist")
+    calls_url = reverse("admin:crm_interaction_changelist")
     return [
         {
             **row,
             "add_url": f"{add_url}?{urlencode({'phone': row['phone_number']})}",
             "events_url": f"{events_url}?{urlencode({'q': row['phone_number'], 'outcome': 'not_found'})}",
+            "calls_url": f"{calls_url}?{urlencode({'q': row['phone_number'], 'matched': 'no'})}",
         }
         for row in rows
     ]
@@ -62,7 +64,7 @@ def insights_page(request):
     totals = queries.outcome_totals(series)
     total = sum(totals.values())
     percentiles = queries.latency_percentiles(since, now, counts.rolled)
-    unknown = list(queries.unknown_callers(since)[:TOP_UNKNOWN])
+    unknown = list(worklist.unknown_callers(since)[:TOP_UNKNOWN])
     context = {
         **_context(request, "Lookup insights"),
         "window": window,
@@ -108,7 +110,7 @@ def unknown_callers_page(request):
         window = queries.window_for(key)
         key, label = window.key, window.label
         since = queries.bucket_starts(window, timezone.now())[0]
-    paginator = Paginator(queries.unknown_callers(since), UNKNOWN_PER_PAGE)
+    paginator = Paginator(worklist.unknown_callers(since), UNKNOWN_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
     context = {
         **_context(request, "Unknown callers"),

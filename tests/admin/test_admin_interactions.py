@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.admin_interactions import RECENT_INTERACTIONS, format_duration
-from crm.models import Interaction
+from crm.models import Customer, Interaction
 from tests.factories import InteractionFactory
 
 pytestmark = pytest.mark.django_db
@@ -187,6 +187,30 @@ def test_customer_page_lists_recent_interactions_newest_first(support_client, al
     assert len(interaction_queries) == 1
     link = reverse(CHANGELIST) + f"?customer__id__exact={alice.pk}"
     assert f'href="{link}"' in page
+
+
+def test_a_customer_added_from_the_worklist_shows_that_numbers_calls(admin_client, alice):
+    InteractionFactory(ani="+15550001111", wrapup_code="Asked for a callback", occurred_at=timezone.now())
+    form = {
+        "customer_id": "CUST-100",
+        "first_name": "Carol",
+        "last_name": "Diaz",
+        "tier": alice.tier.pk,
+        "last_interaction_date": "",
+        "notes": "",
+        "phones-TOTAL_FORMS": "1",
+        "phones-INITIAL_FORMS": "0",
+        "phones-MIN_NUM_FORMS": "0",
+        "phones-MAX_NUM_FORMS": "1000",
+        "phones-0-number": "(555) 000-1111",
+        "phones-0-label": "mobile",
+    }
+    response = admin_client.post(reverse("admin:crm_customer_add"), form)
+    assert response.status_code == HTTPStatus.FOUND
+    carol = Customer.objects.get(customer_id="CUST-100")
+    assert carol.last_interaction_date == timezone.localdate()
+    page = admin_client.get(reverse("admin:crm_customer_change", args=[carol.pk])).content.decode()
+    assert "<td>Asked for a callback</td>" in page and "No interactions yet." not in page
 
 
 def test_all_interactions_link_filters_the_changelist(admin_client, calls, alice):

@@ -1,17 +1,19 @@
 """CSV/XLSX import and export of customers (crm/tables.py, crm/imports.py, crm/exports.py)."""
 
+import datetime as dt
 import io
 import zipfile
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
 from crm.exports import iter_rows, neutralise, write_csv, write_xlsx
 from crm.imports import format_phones, parse_phones, run_import
-from crm.models import Customer, CustomerPhone
+from crm.models import Customer, CustomerPhone, Interaction
 from crm.tables import ImportFileError, open_table
-from tests.factories import CustomerPhoneFactory
+from tests.factories import CustomerPhoneFactory, InteractionFactory
 from tests.servers import ROOT
 
 pytestmark = pytest.mark.django_db
@@ -324,6 +326,20 @@ def test_import_records_one_history_entry_per_customer(alice, tmp_path, admin_us
     assert sorted((str(r.number), r.label, r.history_type) for r in phone_records) == [
         ("+15550100601", "home", "+"),
         ("+15551234567", "work", "~"),
+    ]
+
+
+def test_import_gives_a_new_phone_its_unknown_calls(alice, tmp_path):
+    now = timezone.now()
+    InteractionFactory(ani="+15550100601", occurred_at=now - dt.timedelta(days=1))
+    InteractionFactory(ani="+15550100602", occurred_at=now)
+    apply(csv_file(tmp_path, "CUST-001,,,Gold,,,+15551234567; +15550100601", "CUST-602,New,Person,Gold,,,+15550100602"))
+    claimed = Interaction.objects.order_by("ani").values_list("ani", "customer__customer_id")
+    assert list(claimed) == [("+15550100601", "CUST-001"), ("+15550100602", "CUST-602")]
+    dates = Customer.objects.order_by("customer_id").values_list("customer_id", "last_interaction_date")
+    assert list(dates) == [
+        ("CUST-001", timezone.localdate(now - dt.timedelta(days=1))),
+        ("CUST-602", timezone.localdate(now)),
     ]
 
 

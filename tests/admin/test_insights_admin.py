@@ -12,12 +12,36 @@ from django.urls import reverse
 from django.utils import timezone
 
 from lookup.models import LookupEvent
-from tests.factories import CustomerPhoneFactory, LookupEventFactory
+from tests.factories import CustomerPhoneFactory, InteractionFactory, LookupEventFactory
 
 pytestmark = pytest.mark.django_db
 
 INSIGHTS = "/admin/insights/"
 UNKNOWN = "/admin/insights/unknown-callers/"
+
+
+def worklist_row(rank: int, number: str, lookups: int, calls: int, last_seen: str) -> str:
+    """One row of the unknown-caller table as the page renders it."""
+    q = number.replace("+", "%2B")
+    lookups_cell = (
+        f'<a href="/admin/lookup/lookupevent/?q={q}&amp;outcome=not_found" title="These lookups in the audit trail">'
+        f"{lookups}</a>"
+        if lookups
+        else "0"
+    )
+    calls_cell = (
+        f'<a href="/admin/crm/interaction/?q={q}&amp;matched=no" title="These interactions">{calls}</a>'
+        if calls
+        else "0"
+    )
+    return f"""<tr>
+      <td class="num">{rank}</td>
+      <td>{number}</td>
+      <td class="num">{lookups_cell}</td>
+      <td class="num">{calls_cell}</td>
+      <td>{last_seen}</td>
+      <td><a class="addlink" href="/admin/crm/customer/add/?phone={q}">Add customer</a></td>
+    </tr>"""
 
 
 @pytest.fixture
@@ -80,7 +104,8 @@ def test_page_shows_totals_hit_rate_percentiles_tokens_and_unknown_callers(admin
     assert '<span class="swatch bg-unauthorized"></span>Unauthorized: <strong>2</strong>' in html
     assert html.count('<g class="bar"><title>') == 24
     assert "10 lookups (success 6, not found 2, no number 0, bad request 0, unauthorized 2)" in html
-    assert '<td class="num">2</td>' in html and "+15550001111" in html  # unknown caller seen twice
+    seen = timezone.localtime(now - (now - top_of_hour) * 7 / 10).strftime("%b %-d, %H:%M")  # the later not_found
+    assert worklist_row(1, "+15550001111", 2, 0, seen) in html  # unknown caller not found twice
     assert "<td>genesys-test</td>" in html
     assert [a.key for a in response.context["alerts"]] == []
 
@@ -129,15 +154,53 @@ def test_unknown_callers_page_paginates_and_links_the_prefilled_add_form(admin_c
     page1 = admin_client.get(UNKNOWN)
     assert page1.context["page_obj"].paginator.count == 54
     rows = page1.context["rows"]
-    assert len(rows) == 50 and rows[0]["phone_number"] == "+15550000000" and rows[0]["count"] == 2
+    assert len(rows) == 50 and rows[0]["phone_number"] == "+15550000000" and rows[0]["lookups"] == 2
     assert rows[0]["add_url"] == "/admin/crm/customer/add/?phone=%2B15550000000"
     page2 = admin_client.get(UNKNOWN, {"page": 2})
     assert [r["phone_number"] for r in page2.context["rows"]] == [f"+1555000{n:04d}" for n in range(50, 54)]
     # Ranks continue on page 2: each row's rank cell beside its number.
-    ranked = re.findall(r'<tr>\s*<td class="num">(\d+)</td>\s*<td><a [^>]*>([^<]+)</a>', page2.content.decode())
+    ranked = re.findall(r'<tr>\s*<td class="num">(\d+)</td>\s*<td>([^<]+)</td>', page2.content.decode())
     assert ranked == [(str(n + 1), f"+1555000{n:04d}") for n in range(50, 54)]
     LookupEventFactory(created_at=now - timedelta(days=40), outcome="not_found", phone_number="+15559999999")
     assert admin_client.get(UNKNOWN, {"window": "all"}).context["page_obj"].paginator.count == 55
+
+
+def test_worklist_shows_each_numbers_lookups_and_unmatched_calls(admin_client, alice):
+    now = timezone.now().replace(second=0, microsecond=0)
+    LookupEventFactory(created_at=now - timedelta(hours=3), outcome="not_found", phone_number="+15550001111")
+    InteractionFactory(occurred_at=now - timedelta(hours=1), ani="+15550001111")
+    InteractionFactory(occurred_at=now - timedelta(hours=2), ani="+15550002222")  # only ever an interaction
+    InteractionFactory(occurred_at=now - timedelta(hours=2), ani="+15551234567", customer=alice)  # matched
+    InteractionFactory(occurred_at=now - timedelta(hours=2), ani="")  # withheld
+
+    def at(hours: int) -> str:
+        return timezone.localtime(now - timedelta(hours=hours)).strftime("%b %-d, %H:%M")
+
+    for url in (INSIGHTS, UNKNOWN):
+        html = admin_client.get(url).content.decode()
+        table = html[html.index("<tbody>", html.index('<table class="unknown-callers">')) :]
+        table = table[: table.index("</tbody>")]
+        rows = [worklist_row(1, "+15550001111", 1, 1, at(1)), worklist_row(2, "+15550002222", 0, 1, at(2))]
+        assert table == "<tbody>\n  \n    " + "\n  \n    ".join(rows) + "\n  \n  ", url
+
+
+def test_a_number_given_to_a_customer_leaves_the_worklist(admin_client, alice):
+    InteractionFactory(ani="+15550002222")
+    assert [r["phone_number"] for r in admin_client.get(UNKNOWN).context["rows"]] == ["+15550002222"]
+    CustomerPhoneFactory(customer=alice, number="+15550002222")
+    html = admin_client.get(UNKNOWN).content.decode()
+    assert '<tr><td colspan="6">No unknown callers: every number looked up or heard was found.</td></tr>' in html
+
+
+def test_worklist_query_count_does_not_grow_with_rows(admin_client, django_assert_num_queries):
+    now = timezone.now()
+    for n in range(60):
+        LookupEventFactory(created_at=now - timedelta(minutes=n), outcome="not_found", phone_number=f"+1555000{n:04d}")
+        InteractionFactory(occurred_at=now - timedelta(minutes=n), ani=f"+1555100{n:04d}")
+    # session, user, the paginator's count of numbers, the page's rows
+    with django_assert_num_queries(4):
+        page = admin_client.get(UNKNOWN, {"window": "all"})
+    assert page.context["page_obj"].paginator.count == 120 and len(page.context["rows"]) == 50
 
 
 def test_add_form_has_the_phone_filled_in(admin_client):

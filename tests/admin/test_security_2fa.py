@@ -220,3 +220,11 @@ def test_require_2fa_rejects_other_values():
         "django.core.exceptions.ImproperlyConfigured: ADMIN_REQUIRE_2FA='always': "
         "use 0 (optional), 1 (superusers) or staff."
     )
+
+
+def test_admin_index_names_the_two_factor_apps_readably(admin_client):
+    page = admin_client.get("/admin/").content.decode()
+    for label, name in [("otp_totp", "Two-factor: authenticator apps"), ("otp_static", "Two-factor: backup codes")]:
+        caption = f'<a href="/admin/{label}/" class="section" title="Models in the {name} application">{name}</a>'
+        assert caption in page
+    assert "Otp_" not in page and "OTP_" not in page

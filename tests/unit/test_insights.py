@@ -1,4 +1,4 @@
-"""The insights aggregation: exact counts per local hour/day, hit rate, percentiles, alerts, unknown callers."""
+"""The insights aggregation: exact counts per local hour/day, hit rate, percentiles, alerts."""
 
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from lookup.insights import queries as insights
 from lookup.insights.queries import WINDOWS
-from tests.factories import CustomerPhoneFactory, LookupEventFactory
+from tests.factories import LookupEventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -154,27 +154,6 @@ def test_tokens_in_use_with_their_lookups_and_last_lookup(token):
         ("genesys-test", 2, now - timedelta(minutes=10)),
         ("never-used", 0, None),
     ]
-
-
-def test_unknown_callers_counts_order_and_exclusion_of_numbers_now_owned():
-    now = timezone.now()
-    for _ in range(3):
-        event(now - timedelta(hours=2), "not_found", phone_number="+15550000003")
-    event(now - timedelta(hours=1), "not_found", phone_number="+15550000001")
-    event(now - timedelta(minutes=1), "not_found", phone_number="+15550000002")  # ties with ...01, seen later
-    for _ in range(5):
-        event(now - timedelta(hours=3), "not_found", phone_number="+15550000009")  # a customer by now
-    CustomerPhoneFactory(number="+15550000009")
-    event(now, "success", phone_number="+15551234567")
-    event(now, "no_number", phone_number="none")
-    event(now - timedelta(days=3), "not_found", phone_number="+15550000004")  # only in the longer window
-    rows = list(insights.unknown_callers(now - timedelta(days=1)))
-    assert rows == [
-        {"phone_number": "+15550000003", "count": 3, "last_seen": now - timedelta(hours=2)},
-        {"phone_number": "+15550000002", "count": 1, "last_seen": now - timedelta(minutes=1)},
-        {"phone_number": "+15550000001", "count": 1, "last_seen": now - timedelta(hours=1)},
-    ]
-    assert [r["phone_number"] for r in insights.unknown_callers()][-1] == "+15550000004"
 
 
 class TestAlerts:

@@ -7,6 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
@@ -19,8 +20,9 @@ from crm.interactions import (
     InteractionEvent,
     customer_touch_last_interaction,
     interaction_record,
+    interactions_claim,
 )
-from crm.models import Customer, Interaction
+from crm.models import Customer, CustomerPhone, Interaction
 from tests.factories import InteractionFactory
 
 pytestmark = pytest.mark.django_db
@@ -131,6 +133,50 @@ def test_the_latest_wrapup_wins_whatever_the_order(alice):
 def test_unknown_caller_stays_unmatched(db):
     interaction_record(event=customer_end(ani="+15550001111"))
     assert Interaction.objects.get().customer_id is None
+
+
+def test_a_phone_saved_later_claims_that_numbers_unknown_calls(alice, bob):
+    now = timezone.now()
+    earlier = InteractionFactory(ani="+15550001111", occurred_at=now - dt.timedelta(days=9))
+    latest = InteractionFactory(ani="+15550001111", occurred_at=now - dt.timedelta(days=2))
+    bobs = InteractionFactory(ani="+15550001111", customer=bob, occurred_at=now)  # his while the number was his
+    other = InteractionFactory(ani="+15550002222")
+    CustomerPhone.objects.create(customer=alice, number="+15550001111")
+    owners = dict(Interaction.objects.values_list("pk", "customer_id"))
+    assert owners == {earlier.pk: alice.pk, latest.pk: alice.pk, bobs.pk: bob.pk, other.pk: None}
+    alice.refresh_from_db()
+    bob.refresh_from_db()
+    assert alice.last_interaction_date == timezone.localdate(latest.occurred_at)
+    assert bob.last_interaction_date == dt.date(2023, 11, 1)  # the fixture's: his call was not claimed
+
+
+def test_a_phone_with_no_unknown_calls_costs_one_more_query(alice, django_assert_num_queries):
+    InteractionFactory(ani="+15550002222")
+    with django_assert_num_queries(3):  # the INSERT, its history row, the UPDATE that finds nothing to claim
+        CustomerPhone.objects.create(customer=alice, number="+15550001111")
+    assert Interaction.objects.get().customer_id is None
+
+
+def test_the_claim_is_undone_with_the_phone(alice):
+    InteractionFactory(ani="+15550001111")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        CustomerPhone.objects.create(customer=alice, number="+15550001111")
+        assert Interaction.objects.get().customer_id == alice.pk
+        raise RuntimeError("the admin form failed after the phone was saved")
+    assert Interaction.objects.get().customer_id is None
+    assert not CustomerPhone.objects.filter(number="+15550001111").exists()
+
+
+def test_claim_counts_what_it_matched_and_ignores_empty_numbers(alice):
+    InteractionFactory(ani="")
+    InteractionFactory(ani="+15551234567")  # alice's number, recorded as unmatched (e.g. before her phone)
+    assert interactions_claim(numbers=["", "+15551234567"]) == 1
+    assert interactions_claim(numbers=["+15551234567"]) == 0
+    assert interactions_claim(numbers=[""]) == 0
+    assert list(Interaction.objects.order_by("ani").values_list("ani", "customer_id")) == [
+        ("", None),
+        ("+15551234567", alice.pk),
+    ]
 
 
 def test_withheld_number_is_stored_as_no_number(db):

@@ -1,0 +1,91 @@
+"""The unknown-caller worklist: numbers looked up and not found, or heard in unmatched interactions."""
+
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import Count, F, Max
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from crm.models import CustomerPhone, Interaction
+from lookup.models import LookupEvent
+
+
+def _grouped_sql(since: datetime | None) -> tuple[str, list]:
+    """Both sources grouped per number in the window, as one UNION ALL of (number, lookups, calls, last_seen).
+
+    Each side is bounded like the lookups always were: a range on an indexed time column (the
+    interactions' is a partial index of unmatched numbers only, so the side reads no matched row).
+    """
+    events = LookupEvent.objects.filter(outcome=LookupEvent.Outcome.NOT_FOUND)
+    calls = Interaction.objects.filter(customer__isnull=True).exclude(ani="")
+    if since is not None:
+        events = events.filter(created_at__gte=since)
+        calls = calls.filter(occurred_at__gte=since)
+    events = events.values(number=F("phone_number")).annotate(n=Count("*"), last=Max("created_at")).order_by()
+    calls = calls.values(number=F("ani")).annotate(n=Count("*"), last=Max("occurred_at")).order_by()
+    # The ORM cannot group over a UNION: it builds each half (and adapts its parameters), SQL joins them.
+    events_sql, events_params = events.query.sql_with_params()
+    calls_sql, calls_params = calls.query.sql_with_params()
+    sql = (
+        f"SELECT e.number, e.n AS lookups, 0 AS calls, e.last AS last_seen FROM ({events_sql}) e"
+        f" UNION ALL SELECT c.number, 0, c.n, c.last FROM ({calls_sql}) c"
+    )
+    return sql, [*events_params, *calls_params]
+
+
+class UnknownCallers:
+    """The worklist as the Paginator wants it: count() and slices, each one query.
+
+    Numbers that belong to a customer by now are left out: they will be found next time (and
+    saving the phone gave that customer the unmatched calls, crm.interactions.interactions_claim).
+    """
+
+    def __init__(self, since: datetime | None):
+        grouped, self.params = _grouped_sql(since)
+        phones = connection.ops.quote_name(CustomerPhone._meta.db_table)
+        # The ownership check runs once per number, after grouping, not once per event.
+        self.sql = (
+            # CAST: PostgreSQL sums bigints as numeric, which would arrive as Decimal.
+            "SELECT seen.number, CAST(SUM(seen.lookups) AS INTEGER) AS lookups,"
+            " CAST(SUM(seen.calls) AS INTEGER) AS calls,"
+            f" MAX(seen.last_seen) AS last_seen FROM ({grouped}) seen"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {phones} p WHERE p.number = seen.number)"
+            " GROUP BY seen.number"
+        )
+
+    def count(self) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM ({self.sql}) numbers", self.params)
+            return cursor.fetchone()[0]
+
+    def __getitem__(self, bounds: slice) -> list[dict]:
+        if not isinstance(bounds, slice) or bounds.stop is None or bounds.step is not None:
+            raise TypeError("UnknownCallers takes a bounded slice such as [0:20]")
+        start = bounds.start or 0
+        # Seen most often (lookups and calls together) first, then most recently, then by number.
+        page = (
+            " ORDER BY SUM(seen.lookups) + SUM(seen.calls) DESC, MAX(seen.last_seen) DESC, seen.number"
+            f" LIMIT {max(0, bounds.stop - start):d} OFFSET {start:d}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"{self.sql}{page}", self.params)
+            rows = cursor.fetchall()
+        return [
+            {"phone_number": number, "lookups": lookups, "calls": calls, "last_seen": _aware(last)}
+            for number, lookups, calls, last in rows
+        ]
+
+
+def _aware(value) -> datetime:
+    """MAX over a UNION loses the column's type on SQLite (a string of naive UTC); PostgreSQL keeps it."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, connection.timezone)
+    return value
+
+
+def unknown_callers(since: datetime | None = None) -> UnknownCallers:
+    """Numbers not found by a lookup or not matched by an interaction since `since` (None: all retained)."""
+    return UnknownCallers(since)
