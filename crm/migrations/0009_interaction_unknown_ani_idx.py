@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0007_support_staff_view_interactions'),
+        ('crm', '0008_support_leads_group'),
     ]
 
     operations = [
