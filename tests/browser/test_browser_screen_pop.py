@@ -4,25 +4,32 @@ import datetime as dt
 from urllib.parse import quote
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.factories import InteractionFactory
+from crm.interactions import AFTER_CALL_WORK, CUSTOMER_END, InteractionEvent, interaction_record
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_screen_pop_with_a_tel_number_lands_on_the_customer_page(page, live_server, admin_user, alice, screenshot):
-    InteractionFactory(
-        conversation_id="conv-1",
-        customer=alice,
-        occurred_at=timezone.now() - dt.timedelta(hours=2),
-        duration_ms=185_000,
-        queue_id="support",
-        agent_id="agent-7",
-        wrapup_code="Resolved",
-        wrapup_notes="Reset the router.",
-    )
+    # Through the same service POST /api/interactions uses: the call also moves the date forward.
+    ended = timezone.now() - dt.timedelta(hours=2)
+    caller = {"conversation_id": "conv-1", "ani": "tel:+15551234567", "direction": "inbound", "media_type": "voice"}
+    with transaction.atomic():
+        interaction_record(event=InteractionEvent(event=CUSTOMER_END, event_time=ended, duration_ms=185_000, **caller))
+        interaction_record(
+            event=InteractionEvent(
+                event=AFTER_CALL_WORK,
+                event_time=ended + dt.timedelta(seconds=40),
+                queue_id="support",
+                user_id="agent-7",
+                wrapup_code="Resolved",
+                wrapup_notes="Reset the router.",
+                **caller,
+            )
+        )
     # As a Genesys Script's Open URL action sends it: the pop first, the login on the way.
     page.goto(f"{live_server.url}/crm/caller/?phone={quote('tel:+15551234567')}")
     page.fill("#id_username", "admin")
@@ -30,6 +37,7 @@ def test_screen_pop_with_a_tel_number_lands_on_the_customer_page(page, live_serv
     page.click("input[type=submit]")
     expect(page).to_have_url(f"{live_server.url}/admin/crm/customer/{alice.pk}/change/")
     expect(page.locator("#id_customer_id")).to_have_value("CUST-001")
+    expect(page.locator("#id_last_interaction_date")).to_have_value(timezone.localdate(ended).isoformat())
     row = page.locator("table.recent-interactions tbody tr").first
     expect(row).to_contain_text("Inbound")
     expect(row).to_contain_text("3:05")
