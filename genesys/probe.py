@@ -1,24 +1,26 @@
 """architect_probe: execute the exported data action as Genesys does and follow the flow for one caller."""
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import phonenumbers
 
 from crm.phones import normalize_phone
 from genesys.actions import ASK_ID_PROMPT, ERROR_PROMPT, RETRY_ID_PROMPT, VIP_PROMPT
+from genesys.diagnosis import (
+    Report,
+    error_message,
+    fail,
+    mask,  # noqa: F401  (tests and callers take it from here)
+    number_format_mismatch,
+    shorten,
+    show_headers,
+    token_mismatch,
+    variants,
+)
 from genesys.execute import SUCCESS, Execution, execute
 
 ERROR_DESTINATION = "agent queue"
-
-
-@dataclass
-class Report:
-    """The probe's verdict; `lines` is what the command prints."""
-
-    ok: bool
-    cause: str = ""
-    lines: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -42,17 +44,6 @@ def route(execution: Execution, *, by_id: bool = False) -> Route:
     return Route(False, ASK_ID_PROMPT, "asks for the customer number")
 
 
-def mask(token: str) -> str:
-    """Enough of a token to recognise it, never the token."""
-    shown = token[:4] if len(token) >= 16 else ""  # a short secret would be half given away
-    return f"{shown}… ({len(token)} chars)"
-
-
-def shorten(body: bytes, limit: int = 300) -> str:
-    text = body.decode("utf-8", "replace").replace("\n", " ")
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
 def run(action: dict, inputs: dict, token: str, *, step_timeout_s: float, by_id: bool = False) -> Report:
     """Execute the action for these inputs, print what Genesys would do, and name the cause of a failure."""
     report = Report(ok=True)
@@ -65,9 +56,7 @@ def run(action: dict, inputs: dict, token: str, *, step_timeout_s: float, by_id:
     execution = execute(action, inputs, {"token": token}, step_timeout_s=step_timeout_s)
     request, answer = execution.request, execution.answer
     out(f"Request: {request.method} {request.url}")
-    for key, value in request.headers.items():
-        shown = value.replace(token, mask(token)) if token and key.lower() == "authorization" else value
-        out(f"Header: {key}: {shown}")
+    show_headers(out, request.headers, token)
     out(f"Body: {request.body.decode() if request.body is not None else '(none: GET)'}")
     out(f"HTTP status: {answer.status if answer.status is not None else 'none (' + answer.failure + ')'}")
     out(f"Latency: {answer.latency_ms:.0f} ms (step timeout {step_timeout_s * 1000:.0f} ms)")
@@ -93,39 +82,15 @@ def run(action: dict, inputs: dict, token: str, *, step_timeout_s: float, by_id:
     return report
 
 
-def fail(report: Report, cause: str, fix: str) -> Report:
-    report.ok, report.cause = False, cause.split(":", 1)[0]
-    report.lines.append(f"Cause: {cause}")
-    report.lines.append(f"Fix: {fix}")
-    return report
-
-
 def reprobe(action: dict, phone: str, token: str, step_timeout_s: float, out) -> tuple[str, str] | None:
     """Not found as sent: does the server know the caller under another spelling (E.164, digits)?"""
-    e164 = normalize_phone(phone)
-    candidates = [c for c in dict.fromkeys([e164, e164.lstrip("+")] if e164 else []) if c != phone]
-    for candidate in candidates:
+    for candidate in variants(phone):
         execution = execute(action, {"phoneNumber": candidate}, {"token": token}, step_timeout_s=step_timeout_s)
         found = execution.exit == SUCCESS and execution.outputs.get("status") == "success"
         out(f"Re-probe: {json.dumps(candidate)} -> {'success' if found else execution.exit}")
         if found:
-            return (
-                f"number-format mismatch: {json.dumps(phone)} is not found, but {json.dumps(candidate)} is; "
-                "the server compares numbers as text.",
-                "Normalise numbers on the server before storing and looking them up (this project's "
-                "crm.phones.normalize_phone turns tel:+1…, +1…, 1… and (555) 123-4567 into one E.164 form).",
-            )
+            return number_format_mismatch(phone, candidate)
     return None
-
-
-def error_message(body: bytes) -> str:
-    try:
-        answer = json.loads(body)
-    except (ValueError, TypeError):
-        return shorten(body, 120)
-    if isinstance(answer, dict) and isinstance(answer.get("error"), str):
-        return answer["error"]
-    return shorten(body, 120)
 
 
 def explain(execution: Execution, token: str) -> tuple[str, str]:
@@ -167,26 +132,6 @@ def explain(execution: Execution, token: str) -> tuple[str, str]:
         'Answer with the envelope {"status": "...", "data": {"customerId": "...", "firstName": "...", '
         '"lastName": "...", "tier": "...", "lastInteractionDate": "..."}}, or change the translation map.',
     )
-
-
-def token_mismatch(token: str, header: str, status: int) -> tuple[str, str]:
-    if token != token.strip():
-        where = "leading" if token[:1].isspace() else "trailing"
-        detail = f"the token has {where} whitespace, so the header is not 'Bearer <token>'"
-        fix = "Remove the spaces around the token in the credential field `token`."
-    elif token.lower().startswith("bearer "):
-        detail = "the token itself starts with 'Bearer ', so the header reads 'Bearer Bearer …'"
-        fix = "Put only the token in the credential field `token`; the action's header adds 'Bearer '."
-    elif not header.lower().startswith("bearer "):
-        detail = "the Authorization header does not start with 'Bearer '"
-        fix = "Write the header as 'Bearer ${credentials.token}'."
-    else:
-        detail = "the server does not know this token (mistyped, revoked, or from another server)"
-        fix = (
-            "Create a token on this server (create_lookup_token genesys-prod) and paste it, exactly, into the "
-            "integration's credential field `token`."
-        )
-    return f"token mismatch: the server answered {status}; {detail}.", fix
 
 
 # -- --matrix: the identities Genesys really sends ----------------------------------------

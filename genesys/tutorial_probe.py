@@ -1,14 +1,22 @@
 """architect_probe --tutorial-node: send the tutorial node's request and follow its responseMapping."""
 
 import json
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from crm.phones import normalize_phone
+from genesys import execute
 from genesys.actions import LOOKUP_PATH, QUERY_TEMPLATE
+from genesys.diagnosis import (
+    Report,
+    error_message,
+    fail,
+    number_format_mismatch,
+    shorten,
+    show_headers,
+    token_mismatch,
+    variants,
+)
+from genesys.execute import Answer
 from genesys.tutorial import TUTORIAL_NODE, Mapping, Route, apply_response_mapping, render_node_body, route
 from genesys.velocity import render
 
@@ -24,26 +32,6 @@ class FlowRequest:
     headers: dict
     body: bytes | None
     timeout_ms: int
-
-
-@dataclass
-class Answer:
-    """What came back: a status and body, or a transport failure."""
-
-    status: int | None
-    body: bytes
-    latency_ms: float
-    failure: str = ""  # "timeout" or "connection" when there was no answer
-    reason: str = ""
-
-
-@dataclass
-class Report:
-    """The probe's verdict; `lines` is what the command prints."""
-
-    ok: bool
-    cause: str = ""
-    lines: list = field(default_factory=list)
 
 
 @dataclass
@@ -85,33 +73,7 @@ def endpoint_url(url: str) -> str:
 
 def send(request: FlowRequest) -> Answer:
     """Send one request with the budget as the timeout; never raises for HTTP or network trouble."""
-    http_request = urllib.request.Request(
-        request.url, data=request.body, method=request.method, headers=request.headers
-    )
-    started = time.perf_counter()
-
-    def elapsed() -> float:
-        return (time.perf_counter() - started) * 1000
-
-    try:
-        with urllib.request.urlopen(http_request, timeout=request.timeout_ms / 1000) as response:
-            return Answer(response.status, response.read(), elapsed())
-    except urllib.error.HTTPError as error:
-        return Answer(error.code, error.read(), elapsed())
-    except TimeoutError as exc:
-        return Answer(None, b"", elapsed(), "timeout", str(exc))
-    except urllib.error.URLError as error:
-        if isinstance(error.reason, TimeoutError):
-            return Answer(None, b"", elapsed(), "timeout", str(error.reason))
-        return Answer(None, b"", elapsed(), "connection", str(error.reason))
-    except (OSError, ValueError, UnicodeError) as exc:  # reset connection, bad header value
-        return Answer(None, b"", elapsed(), "connection", str(exc))
-
-
-def mask(token: str) -> str:
-    """Enough of a token to recognise it, never the token."""
-    shown = token[:4] if len(token) >= 16 else ""  # a short secret would be half given away
-    return f"{shown}… ({len(token)} chars)"
+    return execute.send(request, request.timeout_ms / 1000)
 
 
 def probe(flow: Flow, phone: str) -> Report:
@@ -120,9 +82,7 @@ def probe(flow: Flow, phone: str) -> Report:
     report = Report(ok=True)
     out = report.lines.append
     out(f"Request: {request.method} {request.url}")
-    for key, value in request.headers.items():
-        shown = value.replace(flow.token, mask(flow.token)) if flow.token and key.lower() == "authorization" else value
-        out(f"Header: {key}: {shown}")
+    show_headers(out, request.headers, flow.token)
     # One line: a node's multi-line body keeps its meaning (JSON whitespace) and the output stays greppable.
     out(f"Body: {request.body.decode().replace(chr(10), ' ') if request.body is not None else '(none: GET)'}")
     answer = send(request)
@@ -151,13 +111,6 @@ def probe(flow: Flow, phone: str) -> Report:
     return report
 
 
-def fail(report: Report, cause: str, fix: str) -> Report:
-    report.ok, report.cause = False, cause.split(":", 1)[0]
-    report.lines.append(f"Cause: {cause}")
-    report.lines.append(f"Fix: {fix}")
-    return report
-
-
 def show_variables(out, mapping: Mapping) -> None:
     if mapping.edge != "success":
         out("Variables: none (the error edge sets no variables)")
@@ -171,22 +124,6 @@ def show_route(out, flow: Flow, result: Route) -> None:
     if result.decision is not None:
         out(f'Decision: {status_variable} == "success" is {str(result.decision).lower()} -> {result.destination}')
     out(f'Prompt: "{result.prompt}" -> {result.destination}')
-
-
-def shorten(body: bytes, limit: int = 300) -> str:
-    text = body.decode("utf-8", "replace").replace("\n", " ")
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def error_message(body: bytes) -> str:
-    """The `error` of a JSON error body, or the body itself."""
-    try:
-        answer = json.loads(body)
-    except ValueError:
-        return shorten(body, 120)
-    if isinstance(answer, dict) and isinstance(answer.get("error"), str):
-        return answer["error"]
-    return shorten(body, 120)
 
 
 def explain(flow: Flow, request: FlowRequest, answer: Answer, mapping: Mapping, over: bool) -> tuple[str, str]:
@@ -205,7 +142,7 @@ def explain(flow: Flow, request: FlowRequest, answer: Answer, mapping: Mapping, 
             "Check the URL, DNS, TLS certificate and firewall. Genesys Cloud needs a public HTTPS address.",
         )
     if answer.status in (401, 403):
-        return token_mismatch(flow, request, answer.status)
+        return token_mismatch(flow.token, request.headers.get("Authorization", ""), answer.status, node=True)
     if answer.status == 400:
         message = error_message(answer.body)
         if "phonenumber" in message.lower() and "missing" in message.lower():
@@ -230,31 +167,6 @@ def explain(flow: Flow, request: FlowRequest, answer: Answer, mapping: Mapping, 
     return mapping_failure(flow, answer, mapping)
 
 
-def token_mismatch(flow: Flow, request: FlowRequest, status: int) -> tuple[str, str]:
-    token = flow.token
-    header = request.headers.get("Authorization", "")
-    if token != token.strip():
-        where = "leading" if token[:1].isspace() else "trailing"
-        detail = f"the token has {where} whitespace, so the header is not 'Bearer <token>'"
-        fix = "Remove the spaces around the token in the credential field `token` (and in the node's header)."
-    elif token.lower().startswith("bearer "):
-        detail = "the token itself starts with 'Bearer ', so the header reads 'Bearer Bearer …'"
-        fix = "Put only the token in the credential field `token`; the action's header adds 'Bearer '."
-    elif any(ch.isspace() for ch in token):
-        detail = "the token contains whitespace"
-        fix = "Copy the token again as one word (create_lookup_token prints it on its last line)."
-    elif not header.lower().startswith("bearer "):
-        detail = "the Authorization header does not start with 'Bearer '"
-        fix = "Write the header as 'Bearer ${credentials.token}' (in a node: 'Bearer <token>')."
-    else:
-        detail = "the server does not know this token (mistyped, revoked, or from another server)"
-        fix = (
-            "Create a token on this server (python manage.py create_lookup_token genesys-prod) and paste it, "
-            "exactly, into the integration's credential field `token`."
-        )
-    return f"token mismatch: the server answered {status}; {detail}.", fix
-
-
 def mapping_failure(flow: Flow, answer: Answer, mapping: Mapping) -> tuple[str, str]:
     if mapping.missing:
         try:
@@ -272,18 +184,6 @@ def mapping_failure(flow: Flow, answer: Answer, mapping: Mapping) -> tuple[str, 
     )
 
 
-def variants(phone: str) -> list[str]:
-    """Other spellings of the caller a legacy server may have stored: E.164, and its digits without '+'."""
-    e164 = normalize_phone(phone)
-    if e164 is None:
-        return []
-    found = []
-    for candidate in (e164, e164.lstrip("+")):
-        if candidate != phone and candidate not in found:
-            found.append(candidate)
-    return found
-
-
 def reprobe(flow: Flow, phone: str, out) -> tuple[str, str] | None:
     """Not found as sent: does the server know the caller under another spelling?"""
     for candidate in variants(phone):
@@ -295,10 +195,5 @@ def reprobe(flow: Flow, phone: str, out) -> tuple[str, str] | None:
         seen = "success" if result.decision else ("not found" if mapping.edge == "success" else "error")
         out(f"Re-probe: {json.dumps(candidate)} -> {seen}")
         if result.decision:
-            return (
-                f"number-format mismatch: {json.dumps(phone)} is not found, but {json.dumps(candidate)} is; "
-                "the server compares numbers as text.",
-                "Normalise numbers on the server before storing and looking them up (this project's "
-                "crm.phones.normalize_phone turns tel:+1…, +1…, 1… and (555) 123-4567 into one E.164 form).",
-            )
+            return number_format_mismatch(phone, candidate)
     return None
