@@ -1,11 +1,7 @@
 """Print the Archy workflow that writes conversations back, or the two triggers that start it."""
 
 import json
-from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
-
-from genesys.actions import GenesysError
 from genesys.interactions import (
     DEFAULT_ACTION_NAME,
     DEFAULT_INTEGRATION,
@@ -17,9 +13,10 @@ from genesys.interactions import (
     triggers_terraform,
     workflow_yaml,
 )
+from genesys.management.output import PrintOrWriteCommand
 
 
-class Command(BaseCommand):
+class Command(PrintOrWriteCommand):
     help = (
         "Print (or write with -o) the Architect workflow (workflow: YAML for archy or genesyscloud_flow) that sends "
         "a conversation's customer-end and after-call-work events to POST /api/interactions; with --triggers, the "
@@ -52,27 +49,15 @@ class Command(BaseCommand):
         )
         parser.add_argument("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
 
-    def handle(self, *args, triggers, workflow_id, output, **options):
-        try:
-            if triggers == "json":
-                text = json.dumps(build_triggers(workflow_id), indent=2, ensure_ascii=False) + "\n"
-            elif triggers == "terraform":
-                text = triggers_terraform()
-            else:
-                names = {
-                    "flow_name": options["flow_name"],
-                    "division": options["division"],
-                    "integration": options["integration"],
-                    "interaction_action": options["action_name"],
-                }
-                text = workflow_yaml(build_workflow(**(placeholders() if options["placeholders"] else names)))
-        except GenesysError as exc:
-            raise CommandError(str(exc)) from exc
-        if output is None:
-            self.stdout.write(text, ending="")
-            return
-        try:
-            Path(output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise CommandError(f"Cannot write {output}: {exc.strerror or exc}") from exc
-        self.stderr.write(f"Wrote {output}.")
+    def build(self, *, triggers, workflow_id, **options) -> str:
+        if triggers == "json":
+            return json.dumps(build_triggers(workflow_id), indent=2, ensure_ascii=False) + "\n"
+        if triggers == "terraform":
+            return triggers_terraform()
+        names = {
+            "flow_name": options["flow_name"],
+            "division": options["division"],
+            "integration": options["integration"],
+            "interaction_action": options["action_name"],
+        }
+        return workflow_yaml(build_workflow(**(placeholders() if options["placeholders"] else names)))
