@@ -29,7 +29,6 @@ from lookup.models import LookupEvent
 logger = logging.getLogger(__name__)
 
 MISSING_FIELD = "Missing phoneNumber field"
-MISSING_CUSTOMER_ID = "Missing customerId field"
 Outcome = LookupEvent.Outcome
 # Refused requests that still belong in the audit trail.
 AUDITED_ERRORS = {
@@ -38,6 +37,18 @@ AUDITED_ERRORS = {
     status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: Outcome.BAD_REQUEST,
     status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: Outcome.BAD_REQUEST,
 }
+
+
+def string_field(body, name: str, example: str) -> str | None:
+    """body[name], a string or null, or the 400 that says what the body lacks (both lookups take one field)."""
+    if not isinstance(body, dict):
+        raise exceptions.ParseError(f'Request body must be a JSON object such as {{"{name}": "{example}"}}')
+    if name not in body:
+        raise exceptions.ParseError(f"Missing {name} field")
+    raw = body[name]
+    if raw is not None and not isinstance(raw, str):
+        raise exceptions.ParseError(f"{name} must be a string or null")
+    return raw
 
 
 class CustomerLookupApi(TokenJsonApi):
@@ -52,15 +63,7 @@ class CustomerLookupApi(TokenJsonApi):
         responses=LOOKUP_RESPONSES,
     )
     def post(self, request):
-        body = request.data
-        if not isinstance(body, dict):
-            raise exceptions.ParseError('Request body must be a JSON object such as {"phoneNumber": "+15551234567"}')
-        if "phoneNumber" not in body:
-            raise exceptions.ParseError(MISSING_FIELD)
-        raw = body["phoneNumber"]
-        if raw is not None and not isinstance(raw, str):
-            raise exceptions.ParseError("phoneNumber must be a string or null")
-        return self.lookup(request, raw)
+        return self.lookup(request, string_field(request.data, "phoneNumber", "+15551234567"))
 
     @extend_schema(
         operation_id="customer_lookup_get",
@@ -128,14 +131,7 @@ class CustomerLookupByIdApi(CustomerLookupApi):
         responses=LOOKUP_RESPONSES,
     )
     def post(self, request):
-        body = request.data
-        if not isinstance(body, dict):
-            raise exceptions.ParseError('Request body must be a JSON object such as {"customerId": "CUST-001"}')
-        if "customerId" not in body:
-            raise exceptions.ParseError(MISSING_CUSTOMER_ID)
-        raw = body["customerId"]
-        if raw is not None and not isinstance(raw, str):
-            raise exceptions.ParseError("customerId must be a string or null")
+        raw = string_field(request.data, "customerId", "CUST-001")
         caller = customer_by_customer_id(raw, using=router.db_for_read(Customer, **{REPLICA_OK_HINT: True}))
         if caller is not None:
             outcome, envelope = Outcome.SUCCESS, caller_envelope(caller)
