@@ -308,6 +308,10 @@ def _batch(rows, outcome, first_row_of_id, row_of_number, tier_names, apply, use
 
 PHONES = CustomerPhone._meta.db_table
 CUSTOMERS = Customer._meta.db_table
+# The columns an import writes, in the order of _fields(): one list for the INSERT, the UPDATE and the history.
+FIELDS = ("first_name", "last_name", "tier_id", "last_interaction_date", "notes")
+COLUMNS = ", ".join(FIELDS)
+ASSIGNMENTS = ", ".join(f"{name} = %s" for name in FIELDS)
 
 
 def _sql(template: str, values: list) -> list[tuple]:
@@ -322,6 +326,11 @@ def _sql(template: str, values: list) -> list[tuple]:
         else:
             cursor.execute(template.format(", ".join(["%s"] * len(values))), values)
         return cursor.fetchall()
+
+
+def _fields(c: dict, day) -> tuple:
+    """The values of FIELDS for one customer, the date adapted by `day`."""
+    return c["first_name"], c["last_name"], c["tier_id"], day(c["last_interaction_date"]), c["notes"]
 
 
 def _shown(name: str, value, tier_names) -> str:
@@ -350,21 +359,8 @@ def _write(new_customers, new_rows, updated, phone_deletes, phone_creates, label
         if new_customers:
             _insert(
                 cursor,
-                f"INSERT INTO {CUSTOMERS} (customer_id, first_name, last_name, tier_id, last_interaction_date, notes,"
-                " created_at, updated_at) VALUES",
-                [
-                    (
-                        c["customer_id"],
-                        c["first_name"],
-                        c["last_name"],
-                        c["tier_id"],
-                        day(c["last_interaction_date"]),
-                        c["notes"],
-                        when,
-                        when,
-                    )
-                    for c in new_customers
-                ],
+                f"INSERT INTO {CUSTOMERS} (customer_id, {COLUMNS}, created_at, updated_at) VALUES",
+                [(c["customer_id"], *_fields(c, day), when, when) for c in new_customers],
             )
             pks = dict(
                 _sql(
@@ -377,20 +373,8 @@ def _write(new_customers, new_rows, updated, phone_deletes, phone_creates, label
                 phone_creates += [(pks[customer["customer_id"]], e164, label) for e164, label in row.phones or []]
         if updated:
             cursor.executemany(
-                f"UPDATE {CUSTOMERS} SET first_name = %s, last_name = %s, tier_id = %s, last_interaction_date = %s,"
-                " notes = %s, updated_at = %s WHERE id = %s",
-                [
-                    (
-                        c["first_name"],
-                        c["last_name"],
-                        c["tier_id"],
-                        day(c["last_interaction_date"]),
-                        c["notes"],
-                        when,
-                        c["pk"],
-                    )
-                    for c in updated
-                ],
+                f"UPDATE {CUSTOMERS} SET {ASSIGNMENTS}, updated_at = %s WHERE id = %s",
+                [(*_fields(c, day), when, c["pk"]) for c in updated],
             )
             _customer_history(cursor, updated, "~", history, day)
         if phone_deletes:
@@ -434,24 +418,9 @@ def _customer_history(cursor, customers: list[dict], kind: str, history, day) ->
     when, reason, user_id = history
     _insert(
         cursor,
-        f"INSERT INTO {Customer.history.model._meta.db_table} (id, customer_id, first_name, last_name, tier_id,"
-        " last_interaction_date, notes, history_date, history_change_reason, history_type, history_user_id) VALUES",
-        [
-            (
-                c["pk"],
-                c["customer_id"],
-                c["first_name"],
-                c["last_name"],
-                c["tier_id"],
-                day(c["last_interaction_date"]),
-                c["notes"],
-                when,
-                reason,
-                kind,
-                user_id,
-            )
-            for c in customers
-        ],
+        f"INSERT INTO {Customer.history.model._meta.db_table} (id, customer_id, {COLUMNS}, history_date,"
+        " history_change_reason, history_type, history_user_id) VALUES",
+        [(c["pk"], c["customer_id"], *_fields(c, day), when, reason, kind, user_id) for c in customers],
     )
 
 
