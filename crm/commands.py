@@ -1,8 +1,13 @@
-"""Shared by the management commands: bad input is one line on stderr and exit status 1 (or 2 for usage)."""
+"""Shared by the management commands: one-line errors (exit status 1, or 2 for usage), checks, pruning."""
+
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
 
 class OneLineUsageErrors:
@@ -40,3 +45,26 @@ def int_in_range(value: int, option: str, low: int, high: int) -> int:
     if not low <= value <= high:
         raise CommandError(f"{option} must be between {low} and {high} (got {value}).")
     return value
+
+
+class PruneCommand(BaseCommand):
+    """Deletes the rows older than a cutoff, or counts them: subclasses say which rows and what they are called."""
+
+    noun = ""  # in the output: "Deleted 3 {noun} older than …"
+
+    def old(self, cutoff) -> QuerySet:
+        raise NotImplementedError
+
+    def forget(self, cutoff) -> None:
+        """What else goes with the deleted rows, in the same transaction."""
+
+    def prune(self, days: int, dry_run: bool) -> None:
+        cutoff = timezone.now() - timedelta(days=days)
+        old = self.old(cutoff)
+        if dry_run:
+            self.stdout.write(f"Would delete {old.count()} {self.noun} older than {cutoff:%Y-%m-%d %H:%M %Z}.")
+            return
+        with transaction.atomic():
+            deleted, _ = old.delete()
+            self.forget(cutoff)
+        self.stdout.write(self.style.SUCCESS(f"Deleted {deleted} {self.noun} older than {cutoff:%Y-%m-%d %H:%M %Z}."))

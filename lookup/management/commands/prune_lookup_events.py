@@ -1,12 +1,6 @@
 """Delete lookup audit events older than a retention period."""
 
-from datetime import timedelta
-
-from django.core.management.base import BaseCommand
-from django.db import transaction
-from django.utils import timezone
-
-from crm.commands import OneLineUsageErrors, int_in_range
+from crm.commands import OneLineUsageErrors, PruneCommand, int_in_range
 from lookup.insights import rollup
 from lookup.models import AuditBatch, LookupEvent
 
@@ -14,23 +8,21 @@ from lookup.models import AuditBatch, LookupEvent
 MAX_DAYS = 36500
 
 
-class Command(OneLineUsageErrors, BaseCommand):
+class Command(OneLineUsageErrors, PruneCommand):
     help = "Delete lookup events older than --days N."
+    noun = "lookup events"
 
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, required=True, help="Keep this many days of events (at least 1).")
         parser.add_argument("--dry-run", action="store_true", help="Count what would be deleted; delete nothing.")
 
     def handle(self, *args, days, dry_run, **options):
-        int_in_range(days, "--days", 1, MAX_DAYS)
-        cutoff = timezone.now() - timedelta(days=days)
-        old = LookupEvent.objects.filter(created_at__lt=cutoff)
-        if dry_run:
-            self.stdout.write(f"Would delete {old.count()} lookup events older than {cutoff:%Y-%m-%d %H:%M %Z}.")
-            return
-        with transaction.atomic():
-            deleted, _ = old.delete()
-            # Marks a killed worker left after its spool file was gone: nothing will read them.
-            AuditBatch.objects.filter(committed_at__lt=cutoff).delete()
-            rollup.forget(until=cutoff)  # the insights page rolls those days up again from what is left
-        self.stdout.write(self.style.SUCCESS(f"Deleted {deleted} lookup events older than {cutoff:%Y-%m-%d %H:%M %Z}."))
+        self.prune(int_in_range(days, "--days", 1, MAX_DAYS), dry_run)
+
+    def old(self, cutoff):
+        return LookupEvent.objects.filter(created_at__lt=cutoff)
+
+    def forget(self, cutoff) -> None:
+        # Marks a killed worker left after its spool file was gone: nothing will read them.
+        AuditBatch.objects.filter(committed_at__lt=cutoff).delete()
+        rollup.forget(until=cutoff)  # the insights page rolls those days up again from what is left
