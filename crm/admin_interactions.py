@@ -4,9 +4,8 @@ from datetime import timedelta
 
 from django.contrib import admin
 from django.db.models import Q
-from django.urls import reverse
-from django.utils.html import format_html
 
+from crm.admin_links import customer_link_column
 from crm.models import Interaction
 from crm.paginators import LargeTablePaginator
 from crm.phones import normalize_phone
@@ -99,12 +98,7 @@ class InteractionAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
     actions = None  # no bulk delete: retention is prune_interactions' job
 
-    @admin.display(description="Customer", ordering="customer__customer_id")
-    def customer_link(self, obj: Interaction):
-        if obj.customer is None:
-            return "unknown caller"
-        url = reverse("admin:crm_customer_change", args=[obj.customer.pk])
-        return format_html('<a href="{}">{}</a>', url, obj.customer)
+    customer_link = customer_link_column("unknown caller")
 
     @admin.display(description="Duration", ordering="duration_ms")
     def duration(self, obj: Interaction) -> str:

@@ -8,6 +8,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from crm.admin import CustomerAdmin
+from crm.admin_links import customer_link_column
 from crm.models import Customer
 from lookup.models import ApiToken, LookupEvent
 from lookup.services import token_create
@@ -85,12 +86,7 @@ class LookupEventAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
 
-    @admin.display(description="Customer", ordering="customer__customer_id")
-    def customer_link(self, obj: LookupEvent):
-        if obj.customer is None:
-            return "-"
-        url = reverse("admin:crm_customer_change", args=[obj.customer.pk])
-        return format_html('<a href="{}">{}</a>', url, obj.customer)
+    customer_link = customer_link_column("-")
 
     def has_add_permission(self, request):
         return False
