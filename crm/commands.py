@@ -1,6 +1,7 @@
 """Shared by the management commands: one-line errors (exit status 1, or 2 for usage), checks, pruning."""
 
 from datetime import timedelta
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -38,6 +39,27 @@ def valid_username(username: str) -> str:
     except ValidationError as error:
         raise CommandError(f"Invalid username {username!r}: {' '.join(error.messages)}") from error
     return username
+
+
+def read_kept(path: str | None, option: str) -> str:
+    """The secret an earlier run kept in the file of `option`, or '' when there is no such file."""
+    if not path:
+        return ""
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeDecodeError) as error:
+        raise CommandError(f"Cannot read {option} {path}: {error}.") from None
+
+
+def keep(path: str, option: str, secret: str) -> None:
+    """Write the secret to the file of `option`, readable by its owner only, so later runs can print it again."""
+    try:
+        Path(path).touch(mode=0o600)
+        Path(path).write_text(secret + "\n", encoding="utf-8")
+    except OSError as error:
+        raise CommandError(f"Cannot write {option} {path}: {error.strerror}.") from None
 
 
 def int_in_range(value: int, option: str, low: int, high: int) -> int:

@@ -5,7 +5,7 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.commands import OneLineUsageErrors, valid_username
+from crm.commands import OneLineUsageErrors, keep, read_kept, valid_username
 
 
 class Command(OneLineUsageErrors, BaseCommand):
@@ -29,16 +29,12 @@ class Command(OneLineUsageErrors, BaseCommand):
             password = secrets.token_urlsafe(12)
             User.objects.create_superuser(username=username, email="", password=password)
             if password_file:
-                try:
-                    with open(password_file, "w", encoding="utf-8") as fh:
-                        fh.write(password + "\n")
-                except OSError as error:
-                    raise CommandError(f"Cannot write --password-file {password_file}: {error.strerror}.") from None
+                keep(password_file, "--password-file", password)
             self.stdout.write(self.style.SUCCESS(f"Admin login: {username} / {password}"))
             return
         if not user.is_superuser or not user.is_active:
             raise CommandError(f"User {username!r} exists but is not an active superuser.")
-        password = _read_password(password_file)
+        password = read_kept(password_file, "--password-file")
         if password and user.check_password(password):
             self.stdout.write(self.style.SUCCESS(f"Admin login: {username} / {password}"))
         else:
@@ -46,16 +42,3 @@ class Command(OneLineUsageErrors, BaseCommand):
                 f"Admin login: {username} (password changed since it was generated; "
                 f"reset it with `.venv/bin/python manage.py changepassword {username}`)"
             )
-
-
-def _read_password(path: str | None) -> str:
-    """The remembered password, or '' when there is none."""
-    if not path:
-        return ""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read().strip()
-    except FileNotFoundError:
-        return ""
-    except (OSError, UnicodeDecodeError) as error:
-        raise CommandError(f"Cannot read --password-file {path}: {error}.") from None

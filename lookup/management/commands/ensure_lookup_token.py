@@ -1,10 +1,8 @@
 """For `make run`: make sure a working lookup token exists and print it."""
 
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.commands import OneLineUsageErrors
+from crm.commands import OneLineUsageErrors, keep, read_kept
 from lookup.models import ApiToken, token_digest
 from lookup.services import TokenError, token_create
 
@@ -20,11 +18,7 @@ class Command(OneLineUsageErrors, BaseCommand):
         parser.add_argument("--token-file", required=True)
 
     def handle(self, *args, name, token_file, **options):
-        path = Path(token_file)
-        try:
-            raw = path.read_text().strip() if path.is_file() else ""
-        except (OSError, UnicodeDecodeError) as error:
-            raise CommandError(f"Cannot read --token-file {token_file}: {error}.") from None
+        raw = read_kept(token_file, "--token-file")
         token = ApiToken.objects.active().filter(name=name).first()
         if token is None or not raw or token.digest != token_digest(raw):
             if token is not None:
@@ -33,9 +27,5 @@ class Command(OneLineUsageErrors, BaseCommand):
                 _, raw = token_create(name=name)
             except TokenError as error:
                 raise CommandError(str(error)) from None
-            try:
-                path.touch(mode=0o600)
-                path.write_text(raw + "\n")
-            except OSError as error:
-                raise CommandError(f"Cannot write --token-file {token_file}: {error.strerror}.") from None
+            keep(token_file, "--token-file", raw)
         self.stdout.write(self.style.SUCCESS(f"Lookup token ({name}): {raw}"))
