@@ -73,6 +73,11 @@ class PruneCommand(BaseCommand):
     """Deletes the rows older than a cutoff, or counts them: subclasses say which rows and what they are called."""
 
     noun = ""  # in the output: "Deleted 3 {noun} older than …"
+    kept = ""  # in --help: "Keep this many days of {kept} (at least 1)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--days", type=int, required=True, help=f"Keep this many days of {self.kept} (at least 1).")
+        parser.add_argument("--dry-run", action="store_true", help="Count what would be deleted; delete nothing.")
 
     def old(self, cutoff) -> QuerySet:
         raise NotImplementedError

@@ -8,11 +8,7 @@ from crm.models import Interaction
 
 class Command(PruneCommand):
     help = "Delete interactions whose latest event is older than --days N (customers' last interaction dates stay)."
-    noun = "interactions"
-
-    def add_arguments(self, parser):
-        parser.add_argument("--days", type=int, required=True, help="Keep this many days of interactions (at least 1).")
-        parser.add_argument("--dry-run", action="store_true", help="Count what would be deleted; delete nothing.")
+    noun = kept = "interactions"
 
     def handle(self, *args, days, dry_run, **options):
         if days < 1:

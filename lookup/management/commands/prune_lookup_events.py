@@ -10,11 +10,7 @@ MAX_DAYS = 36500
 
 class Command(OneLineUsageErrors, PruneCommand):
     help = "Delete lookup events older than --days N."
-    noun = "lookup events"
-
-    def add_arguments(self, parser):
-        parser.add_argument("--days", type=int, required=True, help="Keep this many days of events (at least 1).")
-        parser.add_argument("--dry-run", action="store_true", help="Count what would be deleted; delete nothing.")
+    noun, kept = "lookup events", "events"
 
     def handle(self, *args, days, dry_run, **options):
         self.prune(int_in_range(days, "--days", 1, MAX_DAYS), dry_run)
