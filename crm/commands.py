@@ -1,4 +1,4 @@
-"""Shared by the management commands: one-line errors (exit status 1, or 2 for usage), checks, pruning."""
+"""Shared by the management commands: one-line errors (exit status 1, or 2 for usage), checks, kept secrets, pruning."""
 
 from datetime import timedelta
 from pathlib import Path
