@@ -69,7 +69,11 @@ def int_in_range(value: int, option: str, low: int, high: int) -> int:
     return value
 
 
-class PruneCommand(BaseCommand):
+# A hundred years: anything longer keeps everything, and timedelta overflows at 999,999,999 days.
+MAX_PRUNE_DAYS = 36500
+
+
+class PruneCommand(OneLineUsageErrors, BaseCommand):
     """Deletes the rows older than a cutoff, or counts them: subclasses say which rows and what they are called."""
 
     noun = ""  # in the output: "Deleted 3 {noun} older than …"
@@ -84,6 +88,9 @@ class PruneCommand(BaseCommand):
 
     def forget(self, cutoff) -> None:
         """What else goes with the deleted rows, in the same transaction."""
+
+    def handle(self, *args, days, dry_run, **options):
+        self.prune(int_in_range(days, "--days", 1, MAX_PRUNE_DAYS), dry_run)
 
     def prune(self, days: int, dry_run: bool) -> None:
         cutoff = timezone.now() - timedelta(days=days)

@@ -110,6 +110,16 @@ CASES = [
         2,
         "manage.py prune_lookup_events: error: argument --days: invalid int value: 'abc' (see --help)",
     ),
+    (
+        ["prune_interactions", "--days", "99999999"],
+        1,
+        "CommandError: --days must be between 1 and 36500 (got 99999999).",
+    ),
+    (
+        ["prune_interactions", "--days", "abc"],
+        2,
+        "manage.py prune_interactions: error: argument --days: invalid int value: 'abc' (see --help)",
+    ),
     (["seed_lookup_events", "--count", "0"], 1, "CommandError: --count must be between 1 and 100000000 (got 0)."),
     (
         ["seed_lookup_events", "--count", "10", "--days", "99999999"],

@@ -252,7 +252,7 @@ def test_prune_interactions_dry_run_deletes_nothing(db):
 
 
 def test_prune_interactions_refuses_zero_days(db):
-    with pytest.raises(CommandError, match=r"^--days must be at least 1\.$"):
+    with pytest.raises(CommandError, match=r"^--days must be between 1 and 36500 \(got 0\)\.$"):
         call_command("prune_interactions", "--days", "0")
 
 

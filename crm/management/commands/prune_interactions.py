@@ -1,7 +1,5 @@
 """Delete interactions older than a retention period."""
 
-from django.core.management.base import CommandError
-
 from crm.commands import PruneCommand
 from crm.models import Interaction
 
@@ -9,11 +7,6 @@ from crm.models import Interaction
 class Command(PruneCommand):
     help = "Delete interactions whose latest event is older than --days N (customers' last interaction dates stay)."
     noun = kept = "interactions"
-
-    def handle(self, *args, days, dry_run, **options):
-        if days < 1:
-            raise CommandError("--days must be at least 1.")
-        self.prune(days, dry_run)
 
     def old(self, cutoff):
         # Nothing points at interactions: Django's fast path, one DELETE on the occurred_at index.
