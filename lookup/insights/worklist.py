@@ -4,10 +4,9 @@ from datetime import datetime
 
 from django.db import connection
 from django.db.models import Count, F, Max
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from crm.models import CustomerPhone, Interaction
+from lookup.insights.raw import aware
 from lookup.models import LookupEvent
 
 
@@ -72,18 +71,9 @@ class UnknownCallers:
             cursor.execute(f"{self.sql}{page}", self.params)
             rows = cursor.fetchall()
         return [
-            {"phone_number": number, "lookups": lookups, "calls": calls, "last_seen": _aware(last)}
+            {"phone_number": number, "lookups": lookups, "calls": calls, "last_seen": aware(last)}
             for number, lookups, calls, last in rows
         ]
-
-
-def _aware(value) -> datetime:
-    """MAX over a UNION loses the column's type on SQLite (a string of naive UTC); PostgreSQL keeps it."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, connection.timezone)
-    return value
 
 
 def unknown_callers(since: datetime | None = None) -> UnknownCallers:
