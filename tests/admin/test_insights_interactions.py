@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from lookup.insights.interactions import TierRow, interactions_per_tier, repeat_callers, repeat_threshold
-from tests.factories import InteractionFactory
+from tests.factories import CustomerFactory, InteractionFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +48,59 @@ def test_interactions_per_tier_counts_calls_and_callers(calls):
         TierRow("Gold", 5, 1),
         TierRow("Silver", 2, 1),
         TierRow("Unknown caller", 4, 0),
+    ]
+
+
+def test_repeat_callers_break_ties_by_latest_call_then_customer(alice, bob):
+    at = timezone.now() - timedelta(hours=1)
+    carol = CustomerFactory(customer_id="CUST-003", first_name="Carol", last_name="White")
+    dave = CustomerFactory(customer_id="CUST-004", first_name="Dave", last_name="Brown")
+    for customer, calls, latest in [(alice, 3, at), (bob, 3, at + timedelta(minutes=5)), (carol, 3, at), (dave, 4, at)]:
+        InteractionFactory.create_batch(calls - 1, customer=customer, occurred_at=at - timedelta(minutes=30))
+        InteractionFactory(customer=customer, occurred_at=latest)
+    InteractionFactory.create_batch(5, customer=None, occurred_at=at)  # unmatched callers are nobody's repeats
+    rows = repeat_callers(at - timedelta(days=1), 2)
+    assert rows == [
+        {
+            "customer_id": c.pk,
+            "customer__customer_id": c.customer_id,
+            "customer__first_name": c.first_name,
+            "customer__last_name": c.last_name,
+            "count": count,
+            "last": last,
+        }
+        for c, count, last in [(dave, 4, at), (bob, 3, at + timedelta(minutes=5)), (alice, 3, at), (carol, 3, at)]
+    ]
+    assert [r["customer__customer_id"] for r in repeat_callers(at - timedelta(days=1), 2, limit=2)] == [
+        "CUST-004",
+        "CUST-002",
+    ]
+
+
+def test_window_start_is_inclusive(alice):
+    since = timezone.now() - timedelta(days=7)
+    InteractionFactory.create_batch(3, customer=alice, occurred_at=since)
+    InteractionFactory(customer=alice, occurred_at=since - timedelta(microseconds=1))
+    InteractionFactory(customer=None, occurred_at=since)
+    InteractionFactory(customer=None, occurred_at=since - timedelta(microseconds=1))
+    assert [(r["customer__customer_id"], r["count"], r["last"]) for r in repeat_callers(since, 2)] == [
+        ("CUST-001", 3, since)
+    ]
+    assert interactions_per_tier(since) == [TierRow("Gold", 3, 1), TierRow("Unknown caller", 1, 0)]
+
+
+def test_tiers_of_one_rank_are_listed_by_name_and_count_each_caller_once(alice, bob):
+    amber = CustomerFactory(tier=TierFactory(name="Amber", rank=20))  # Gold's rank
+    at = timezone.now() - timedelta(hours=1)
+    InteractionFactory.create_batch(3, customer=amber, occurred_at=at)
+    InteractionFactory.create_batch(2, customer=alice, occurred_at=at)
+    InteractionFactory(customer=CustomerFactory(tier=alice.tier), occurred_at=at)
+    InteractionFactory(customer=bob, occurred_at=at)
+    CustomerFactory(tier=bob.tier)  # no interaction: not a caller
+    assert interactions_per_tier(at - timedelta(days=1)) == [
+        TierRow("Amber", 3, 1),
+        TierRow("Gold", 3, 2),
+        TierRow("Silver", 1, 1),
     ]
 
 
