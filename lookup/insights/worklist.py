@@ -11,10 +11,11 @@ from lookup.models import LookupEvent
 
 
 def _grouped_sql(since: datetime | None) -> tuple[str, list]:
-    """Both sources grouped per number in the window, as one UNION ALL of (number, lookups, calls, last_seen).
+    """Both sources grouped per number in the window, joined into one row per number.
 
     Each side is bounded like the lookups always were: a range on an indexed time column (the
     interactions' is a partial index of unmatched numbers only, so the side reads no matched row).
+    Each side has one row per number, so a FULL JOIN on it merges them without grouping again.
     """
     events = LookupEvent.objects.filter(outcome=LookupEvent.Outcome.NOT_FOUND)
     calls = Interaction.objects.filter(customer__isnull=True).exclude(ani="")
@@ -23,12 +24,15 @@ def _grouped_sql(since: datetime | None) -> tuple[str, list]:
         calls = calls.filter(occurred_at__gte=since)
     events = events.values(number=F("phone_number")).annotate(n=Count("*"), last=Max("created_at")).order_by()
     calls = calls.values(number=F("ani")).annotate(n=Count("*"), last=Max("occurred_at")).order_by()
-    # The ORM cannot group over a UNION: it builds each half (and adapts its parameters), SQL joins them.
+    # The ORM cannot join two grouped queries: it builds each half (and adapts its parameters), SQL joins them.
     events_sql, events_params = events.query.sql_with_params()
     calls_sql, calls_params = calls.query.sql_with_params()
     sql = (
-        f"SELECT e.number, e.n AS lookups, 0 AS calls, e.last AS last_seen FROM ({events_sql}) e"
-        f" UNION ALL SELECT c.number, 0, c.n, c.last FROM ({calls_sql}) c"
+        "SELECT COALESCE(e.number, c.number) AS number, COALESCE(e.n, 0) AS lookups, COALESCE(c.n, 0) AS calls,"
+        # The later of the two times; one is null for a number only looked up or only heard.
+        " CASE WHEN c.last IS NULL OR e.last > c.last THEN e.last ELSE c.last END AS last_seen"
+        # FULL JOIN: SQLite has it since 3.39.
+        f" FROM ({events_sql}) e FULL JOIN ({calls_sql}) c ON c.number = e.number"
     )
     return sql, [*events_params, *calls_params]
 
@@ -45,12 +49,8 @@ class UnknownCallers:
         phones = connection.ops.quote_name(CustomerPhone._meta.db_table)
         # The ownership check runs once per number, after grouping, not once per event.
         self.sql = (
-            # CAST: PostgreSQL sums bigints as numeric, which would arrive as Decimal.
-            "SELECT seen.number, CAST(SUM(seen.lookups) AS INTEGER) AS lookups,"
-            " CAST(SUM(seen.calls) AS INTEGER) AS calls,"
-            f" MAX(seen.last_seen) AS last_seen FROM ({grouped}) seen"
-            f" WHERE NOT EXISTS (SELECT 1 FROM {phones} p WHERE p.number = seen.number)"
-            " GROUP BY seen.number"
+            "SELECT seen.number, seen.lookups, seen.calls, seen.last_seen"
+            f" FROM ({grouped}) seen WHERE NOT EXISTS (SELECT 1 FROM {phones} p WHERE p.number = seen.number)"
         )
 
     def count(self) -> int:
@@ -64,7 +64,7 @@ class UnknownCallers:
         start = bounds.start or 0
         # Seen most often (lookups and calls together) first, then most recently, then by number.
         page = (
-            " ORDER BY SUM(seen.lookups) + SUM(seen.calls) DESC, MAX(seen.last_seen) DESC, seen.number"
+            " ORDER BY seen.lookups + seen.calls DESC, seen.last_seen DESC, seen.number"
             f" LIMIT {max(0, bounds.stop - start):d} OFFSET {start:d}"
         )
         with connection.cursor() as cursor:

@@ -77,6 +77,24 @@ def test_lookups_and_calls_together_decide_the_order():
     assert ordered == [("+15550000002", 0, 3), ("+15550000003", 1, 2), ("+15550000001", 2, 0)]
 
 
+def test_last_seen_is_the_later_of_the_lookups_and_the_calls():
+    now = timezone.now().replace(microsecond=0)
+    call(now - timedelta(hours=4), "+15550000001")
+    lookup(now - timedelta(hours=1), "+15550000001")  # looked up again after the call
+    lookup(now - timedelta(hours=2), "+15550000002")
+    # Half a second after a whole-second lookup: SQLite compares the stored texts of the two times.
+    call(now - timedelta(hours=2) + timedelta(milliseconds=500), "+15550000002")
+    assert unknown_callers(now - timedelta(days=1))[0:10] == [
+        {"phone_number": "+15550000001", "lookups": 1, "calls": 1, "last_seen": now - timedelta(hours=1)},
+        {
+            "phone_number": "+15550000002",
+            "lookups": 1,
+            "calls": 1,
+            "last_seen": now - timedelta(hours=2) + timedelta(milliseconds=500),
+        },
+    ]
+
+
 def test_only_bounded_slices_are_read():
     with pytest.raises(TypeError, match=r"^UnknownCallers takes a bounded slice such as \[0:20\]$"):
         unknown_callers()[5:]
