@@ -20,7 +20,7 @@ def fetch(sql: str, params: list) -> list[tuple]:
 
 
 def aware(value) -> datetime:
-    """MAX over a subquery loses the column's type on SQLite (a string of naive UTC); PostgreSQL keeps it."""
+    """A time computed in SQL (MAX over a subquery, a CASE) is naive UTC text on SQLite; PostgreSQL keeps its type."""
     if isinstance(value, str):
         value = parse_datetime(value)
     if timezone.is_naive(value):

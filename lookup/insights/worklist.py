@@ -6,7 +6,7 @@ from django.db import connection
 from django.db.models import Count, F, Max
 
 from crm.models import CustomerPhone, Interaction
-from lookup.insights.raw import aware
+from lookup.insights.raw import aware, table
 from lookup.models import LookupEvent
 
 
@@ -46,7 +46,7 @@ class UnknownCallers:
 
     def __init__(self, since: datetime | None):
         grouped, self.params = _grouped_sql(since)
-        phones = connection.ops.quote_name(CustomerPhone._meta.db_table)
+        phones = table(CustomerPhone)
         # The ownership check runs once per number, after grouping, not once per event.
         self.sql = (
             "SELECT seen.number, seen.lookups, seen.calls, seen.last_seen"
