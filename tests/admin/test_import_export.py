@@ -113,9 +113,23 @@ def test_export_csv_one_row_per_customer_with_bom(alice, bob, tmp_path):
     )
 
 
-def test_export_runs_two_queries_per_chunk(alice, bob, django_assert_num_queries):
-    with django_assert_num_queries(4):  # the tiers, then customers, their phones, the empty next chunk
+def test_export_runs_one_query_per_chunk(alice, bob, django_assert_num_queries):
+    with django_assert_num_queries(2):  # the customers with their tier and phones, then the empty next chunk
         assert len(list(iter_rows())) == 2
+
+
+def test_export_in_chunks_neutralises_only_the_cells_that_need_it(alice, bob, tmp_path, monkeypatch):
+    monkeypatch.setattr("crm.exports.CHUNK", 1)  # one row per query and per batch the writer checks
+    Customer.objects.create(customer_id="CUST-003", first_name="Cy", last_name="-Dash", tier=alice.tier, notes="=1+1")
+    CustomerPhoneFactory(customer=alice, number="+15550100199", label="work")
+    path = tmp_path / "out.csv"
+    assert write_csv(str(path), iter_rows()) == 3
+    assert path.read_text(encoding="utf-8-sig").replace("\r\n", "\n") == (
+        f"{HEADER}\n"
+        "CUST-001,Alice,Smith,Gold,2023-10-15,,mobile:+15551234567; work:+15550100199\n"
+        "CUST-002,Bob,Jones,Silver,2023-11-01,,mobile:+15559876543\n"
+        "CUST-003,Cy,'-Dash,Gold,,'=1+1,\n"
+    )
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
