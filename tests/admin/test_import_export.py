@@ -352,6 +352,17 @@ def test_import_records_one_history_entry_per_customer(alice, tmp_path, admin_us
     ]
 
 
+def test_import_of_a_long_file_name_keeps_the_history_reason_to_its_column(alice, tmp_path):
+    # A job's reason names the file (up to 255 characters); the column holds 100 (PostgreSQL refuses more).
+    reason = f"Import job #8 ({'x' * 251}.csv)"
+    outcome = run_import(
+        open_table(csv_file(tmp_path, "CUST-603,New,Person,Gold,,,+15550100603")), apply=True, reason=reason
+    )
+    assert outcome.totals["new"] == 1
+    assert [r.history_change_reason for r in Customer.history.filter(customer_id="CUST-603")] == [reason[:100]]
+    assert [r.history_change_reason for r in CustomerPhone.history.filter(number="+15550100603")] == [reason[:100]]
+
+
 # -- import: files -------------------------------------------------------------------
 
 
