@@ -439,6 +439,37 @@ def test_file_problems_have_clear_messages(db, tmp_path, content, message):
     assert str(error.value) == message
 
 
+def xlsx_with_doctype(tmp_path, doctype: str, sheet_name: str) -> str:
+    """A workbook whose workbook.xml declares entities and names its sheet with one."""
+    plain, path = io.BytesIO(), tmp_path / "entities.xlsx"
+    Workbook().save(plain)
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "xl/workbook.xml":
+                text = data.decode()
+                text = text[text.index("<workbook") :].replace('name="Sheet"', f'name="{sheet_name}"')
+                data = f'<?xml version="1.0"?>{doctype}{text}'.encode()
+            target.writestr(name, data)
+    return str(path)
+
+
+LAUGHS = "".join(f'<!ENTITY l{n + 1} "{f"&l{n};" * 10}">' for n in range(8))
+
+
+@pytest.mark.parametrize(
+    ("doctype", "sheet_name"),
+    [
+        ('<!DOCTYPE workbook [<!ENTITY e SYSTEM "file:///etc/hostname">]>', "&e;"),  # XXE
+        (f'<!DOCTYPE workbook [<!ENTITY l0 "aaaaaaaaaa">{LAUGHS}]>', "&l8;"),  # billion laughs
+    ],
+)
+def test_xlsx_with_entities_is_refused_with_a_clear_message(db, tmp_path, doctype, sheet_name):
+    with pytest.raises(ImportFileError) as error:
+        open_table(xlsx_with_doctype(tmp_path, doctype, sheet_name))
+    assert str(error.value) == "This file is not a readable XLSX workbook (or a CSV): save it from Excel again."
+
+
 def test_oversize_cell_is_refused_with_the_limit(db, tmp_path, settings):
     settings.CRM_IMPORT_MAX_CELL_CHARS = 100
     path = csv_file(tmp_path, "CUST-1,A,B,Gold,,short,", f"CUST-2,A,B,Gold,,{'x' * 5000},")
