@@ -56,7 +56,10 @@ def iter_rows(queryset: QuerySet | None = None, progress: Callable[[int], None] 
             return
         last = chunk[-1][0]
         phones = phones_in_range(alias, chunk[0][0], last)
-        yield from [(c, f, n, t, d, notes, phones.get(pk, "")) for pk, c, f, n, t, d, notes in chunk]
+        yield from [
+            (cid, first_name, surname, tier, day, notes, phones.get(pk, ""))
+            for pk, cid, first_name, surname, tier, day, notes in chunk
+        ]
         done += len(chunk)
         if progress:
             progress(done)
