@@ -54,20 +54,45 @@ def child(step: str, path: str) -> None:
         shutil.copyfile(path, target)
         job.upload, job.filename = str(target.relative_to(jobs.settings.MEDIA_ROOT)), Path(path).name
         job.save()
+    server_started = server_cpu()
     started, cpu_started = time.perf_counter(), time.process_time()
     jobs.execute(job)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    server = server_cpu()
     job.refresh_from_db()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {"step": step, "state": job.state, "rows": job.rows_done, "seconds": round(seconds, 2)}
     result |= {"rows_per_s": round(job.rows_done / seconds), "peak_rss_mb": round(rss_mb)}
     # On a shared machine wall time includes waiting for a core; CPU time is this process's own work.
     result |= {"cpu_seconds": round(cpu, 2), "rows_per_cpu_s": round(job.rows_done / cpu) if cpu else None}
+    if server is not None and server_started is not None:
+        # PostgreSQL's work for this worker: with the worker's, what the job costs on an idle machine.
+        server -= server_started
+        result |= {
+            "server_cpu_seconds": round(server, 2),
+            "rows_per_total_cpu_s": round(job.rows_done / (cpu + server)),
+        }
     if job.state not in ("done", "previewed"):
         result["message"] = job.message
         result["errors"] = job.errors[:3]
     print(json.dumps(result))
     jobs.delete_files(job)
+
+
+def server_cpu() -> float | None:
+    """CPU seconds of this connection's PostgreSQL backend, when the server runs on this machine."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # a server on another machine (or another user's, unreadable)
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def run_child(step: str, path: str = "") -> dict:

@@ -310,7 +310,6 @@ PHONES = CustomerPhone._meta.db_table
 CUSTOMERS = Customer._meta.db_table
 # The columns an import writes, in the order of _fields(): one list for the INSERT, the UPDATE and the history.
 FIELDS = ("first_name", "last_name", "tier_id", "last_interaction_date", "notes")
-COLUMNS = ", ".join(FIELDS)
 ASSIGNMENTS = ", ".join(f"{name} = %s" for name in FIELDS)
 
 
@@ -344,13 +343,13 @@ def _shown(name: str, value, tier_names) -> str:
 def _write(new_customers, new_rows, updated, phone_deletes, phone_creates, label_updates, user, reason, now) -> None:
     """One batch's writes, and one history row per changed customer and phone (crm/history.py).
 
-    Plain executemany statements: building model instances (and the phone field's parse of
-    every number) cost ten times the writes themselves.
+    Plain SQL: building model instances (and the phone field's parse of every number) cost ten
+    times the writes themselves. New rows go in by COPY on PostgreSQL, multi-row INSERTs on SQLite.
     """
     ops = connection.ops
     when = ops.adapt_datetimefield_value(now)
     user_id = user.pk if user is not None else None
-    history = (when, reason, user_id)
+    history = (when, reason[:REASON_MAX], user_id)
 
     def day(value):
         return ops.adapt_datefield_value(value)
@@ -359,7 +358,8 @@ def _write(new_customers, new_rows, updated, phone_deletes, phone_creates, label
         if new_customers:
             _insert(
                 cursor,
-                f"INSERT INTO {CUSTOMERS} (customer_id, {COLUMNS}, created_at, updated_at) VALUES",
+                CUSTOMERS,
+                ["customer_id", *FIELDS, "created_at", "updated_at"],
                 [(c["customer_id"], *_fields(c, day), when, when) for c in new_customers],
             )
             pks = dict(
@@ -384,7 +384,7 @@ def _write(new_customers, new_rows, updated, phone_deletes, phone_creates, label
             cursor.executemany(f"UPDATE {PHONES} SET label = %s WHERE id = %s", [(p[3], p[0]) for p in label_updates])
             _phone_history(cursor, label_updates, "~", history)
         if phone_creates:
-            _insert(cursor, f"INSERT INTO {PHONES} (customer_id, number, label) VALUES", phone_creates)
+            _insert(cursor, PHONES, ["customer_id", "number", "label"], phone_creates)
             created = _sql(
                 f"SELECT id, customer_id, number, label FROM {PHONES} WHERE number IN ({{}})",
                 [p[1] for p in phone_creates],
@@ -397,29 +397,40 @@ def _write(new_customers, new_rows, updated, phone_deletes, phone_creates, label
 
 # Rows per multi-row INSERT: 500 x 11 columns stays far below SQLite's 32,766 parameters.
 INSERT_ROWS = 500
+REASON_MAX = Customer.history.model._meta.get_field("history_change_reason").max_length
 
 
-def _insert(cursor, prefix: str, rows: list[tuple]) -> None:
-    """Multi-row INSERTs on SQLite (500 rows per statement); pipelined executemany on PostgreSQL."""
+def _insert(cursor, table: str, columns: list[str], rows: list[tuple]) -> None:
+    """COPY on PostgreSQL; multi-row INSERTs (500 rows per statement) on SQLite."""
     if not rows:
         return
-    group = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
     if connection.vendor == "postgresql":
-        # psycopg's executemany pipelines the statements; a 4,000-placeholder query would be
-        # parsed in Python on every call.
-        cursor.executemany(f"{prefix} {group}", rows)
+        # One COPY per table and batch: a fifth of the time of pipelined INSERTs, and the rows
+        # are encoded by psycopg's C code rather than bound to placeholders parsed in Python.
+        with (
+            connection.wrap_database_errors,
+            cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
         return
+    prefix = f"INSERT INTO {table} ({', '.join(columns)}) VALUES"
+    group = "(" + ", ".join(["%s"] * len(columns)) + ")"
     for start in range(0, len(rows), INSERT_ROWS):
         chunk = rows[start : start + INSERT_ROWS]
         cursor.execute(f"{prefix} {', '.join([group] * len(chunk))}", [v for row in chunk for v in row])
+
+
+HISTORY_COLUMNS = ["history_date", "history_change_reason", "history_type", "history_user_id"]
+CUSTOMER_HISTORY_COLUMNS = ["id", "customer_id", *FIELDS, *HISTORY_COLUMNS]
 
 
 def _customer_history(cursor, customers: list[dict], kind: str, history, day) -> None:
     when, reason, user_id = history
     _insert(
         cursor,
-        f"INSERT INTO {Customer.history.model._meta.db_table} (id, customer_id, {COLUMNS}, history_date,"
-        " history_change_reason, history_type, history_user_id) VALUES",
+        Customer.history.model._meta.db_table,
+        CUSTOMER_HISTORY_COLUMNS,
         [(c["pk"], c["customer_id"], *_fields(c, day), when, reason, kind, user_id) for c in customers],
     )
 
@@ -429,7 +440,7 @@ def _phone_history(cursor, phones: list[tuple], kind: str, history) -> None:
     when, reason, user_id = history
     _insert(
         cursor,
-        f"INSERT INTO {CustomerPhone.history.model._meta.db_table} (id, customer_id, number, label, history_date,"
-        " history_change_reason, history_type, history_user_id) VALUES",
+        CustomerPhone.history.model._meta.db_table,
+        ["id", "customer_id", "number", "label", *HISTORY_COLUMNS],
         [(pk, customer, e164, label, when, reason, kind, user_id) for pk, customer, e164, label in phones],
     )

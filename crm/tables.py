@@ -161,12 +161,23 @@ def _open_xlsx(path: str) -> Table:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    # SyntaxError below: the XML parsers' errors (lxml's and the standard library's), e.g. a workbook
+    # declaring entities, which neither parser resolves.
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
         header = next(rows, None)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError, IndexError, TypeError) as error:
+    except (
+        zipfile.BadZipFile,
+        InvalidFileException,
+        KeyError,
+        ValueError,
+        OSError,
+        IndexError,
+        TypeError,
+        SyntaxError,
+    ) as error:
         logger.info("unreadable XLSX upload: %r", error)
         raise ImportFileError(
             "This file is not a readable XLSX workbook (or a CSV): save it from Excel again."

@@ -116,8 +116,22 @@ def test_export_csv_one_row_per_customer_with_bom(alice, bob, tmp_path):
 
 
 def test_export_runs_two_queries_per_chunk(alice, bob, django_assert_num_queries):
-    with django_assert_num_queries(4):  # the tiers, then customers, their phones, the empty next chunk
+    with django_assert_num_queries(3):  # the customers with their tier's name, their phones, the empty next chunk
         assert len(list(iter_rows())) == 2
+
+
+def test_export_in_chunks_neutralises_only_the_cells_that_need_it(alice, bob, tmp_path, monkeypatch):
+    monkeypatch.setattr("crm.exports.CHUNK", 1)  # one row per query and per batch the writer checks
+    Customer.objects.create(customer_id="CUST-003", first_name="Cy", last_name="-Dash", tier=alice.tier, notes="=1+1")
+    CustomerPhoneFactory(customer=alice, number="+15550100199", label="work")
+    path = tmp_path / "out.csv"
+    assert write_csv(str(path), iter_rows()) == 3
+    assert path.read_text(encoding="utf-8-sig").replace("\r\n", "\n") == (
+        f"{HEADER}\n"
+        "CUST-001,Alice,Smith,Gold,2023-10-15,,mobile:+15551234567; work:+15550100199\n"
+        "CUST-002,Bob,Jones,Silver,2023-11-01,,mobile:+15559876543\n"
+        "CUST-003,Cy,'-Dash,Gold,,'=1+1,\n"
+    )
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
@@ -343,6 +357,17 @@ def test_import_gives_a_new_phone_its_unknown_calls(alice, tmp_path):
     ]
 
 
+def test_import_of_a_long_file_name_keeps_the_history_reason_to_its_column(alice, tmp_path):
+    # A job's reason names the file (up to 255 characters); the column holds 100 (PostgreSQL refuses more).
+    reason = f"Import job #8 ({'x' * 251}.csv)"
+    outcome = run_import(
+        open_table(csv_file(tmp_path, "CUST-603,New,Person,Gold,,,+15550100603")), apply=True, reason=reason
+    )
+    assert outcome.totals["new"] == 1
+    assert [r.history_change_reason for r in Customer.history.filter(customer_id="CUST-603")] == [reason[:100]]
+    assert [r.history_change_reason for r in CustomerPhone.history.filter(number="+15550100603")] == [reason[:100]]
+
+
 # -- import: files -------------------------------------------------------------------
 
 
@@ -417,6 +442,37 @@ def test_file_problems_have_clear_messages(db, tmp_path, content, message):
         table = open_table(write(tmp_path, content))
         list(table.rows)
     assert str(error.value) == message
+
+
+def xlsx_with_doctype(tmp_path, doctype: str, sheet_name: str) -> str:
+    """A workbook whose workbook.xml declares entities and names its sheet with one."""
+    plain, path = io.BytesIO(), tmp_path / "entities.xlsx"
+    Workbook().save(plain)
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "xl/workbook.xml":
+                text = data.decode()
+                text = text[text.index("<workbook") :].replace('name="Sheet"', f'name="{sheet_name}"')
+                data = f'<?xml version="1.0"?>{doctype}{text}'.encode()
+            target.writestr(name, data)
+    return str(path)
+
+
+LAUGHS = "".join(f'<!ENTITY l{n + 1} "{f"&l{n};" * 10}">' for n in range(8))
+
+
+@pytest.mark.parametrize(
+    ("doctype", "sheet_name"),
+    [
+        ('<!DOCTYPE workbook [<!ENTITY e SYSTEM "file:///etc/hostname">]>', "&e;"),  # XXE
+        (f'<!DOCTYPE workbook [<!ENTITY l0 "aaaaaaaaaa">{LAUGHS}]>', "&l8;"),  # billion laughs
+    ],
+)
+def test_xlsx_with_entities_is_refused_with_a_clear_message(db, tmp_path, doctype, sheet_name):
+    with pytest.raises(ImportFileError) as error:
+        open_table(xlsx_with_doctype(tmp_path, doctype, sheet_name))
+    assert str(error.value) == "This file is not a readable XLSX workbook (or a CSV): save it from Excel again."
 
 
 def test_oversize_cell_is_refused_with_the_limit(db, tmp_path, settings):
