@@ -58,3 +58,23 @@ class InteractionFactory(DjangoModelFactory):
     media_type = "voice"
     duration_ms = 60_000
     occurred_at = factory.LazyFunction(timezone.now)
+
+
+def customer_form(tier: Tier, **overrides) -> dict:
+    """POST data for the customer add/change form with one phone row."""
+    data = {
+        "customer_id": "CUST-100",
+        "first_name": "Carol",
+        "last_name": "Diaz",
+        "tier": tier.pk,
+        "last_interaction_date": "",
+        "notes": "",
+        "phones-TOTAL_FORMS": "1",
+        "phones-INITIAL_FORMS": "0",
+        "phones-MIN_NUM_FORMS": "0",
+        "phones-MAX_NUM_FORMS": "1000",
+        "phones-0-number": "(555) 010-0199",
+        "phones-0-label": "mobile",
+    }
+    data.update(overrides)
+    return data

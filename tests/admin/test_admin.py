@@ -6,28 +6,9 @@ import pytest
 from django.urls import reverse
 
 from crm.models import Customer, CustomerPhone, Tier
+from tests.factories import customer_form
 
 pytestmark = pytest.mark.django_db
-
-
-def customer_form(tier: Tier, **overrides) -> dict:
-    """POST data for the customer add/change form with one phone row."""
-    data = {
-        "customer_id": "CUST-100",
-        "first_name": "Carol",
-        "last_name": "Diaz",
-        "tier": tier.pk,
-        "last_interaction_date": "",
-        "notes": "",
-        "phones-TOTAL_FORMS": "1",
-        "phones-INITIAL_FORMS": "0",
-        "phones-MIN_NUM_FORMS": "0",
-        "phones-MAX_NUM_FORMS": "1000",
-        "phones-0-number": "(555) 010-0199",
-        "phones-0-label": "mobile",
-    }
-    data.update(overrides)
-    return data
 
 
 def post_refused(admin_client, tier: Tier, **fields):

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from crm.admin_interactions import RECENT_INTERACTIONS, format_duration
 from crm.models import Customer, Interaction
-from tests.factories import InteractionFactory
+from tests.factories import InteractionFactory, customer_form
 
 pytestmark = pytest.mark.django_db
 
@@ -191,20 +191,7 @@ def test_customer_page_lists_recent_interactions_newest_first(support_client, al
 
 def test_a_customer_added_from_the_worklist_shows_that_numbers_calls(admin_client, alice):
     InteractionFactory(ani="+15550001111", wrapup_code="Asked for a callback", occurred_at=timezone.now())
-    form = {
-        "customer_id": "CUST-100",
-        "first_name": "Carol",
-        "last_name": "Diaz",
-        "tier": alice.tier.pk,
-        "last_interaction_date": "",
-        "notes": "",
-        "phones-TOTAL_FORMS": "1",
-        "phones-INITIAL_FORMS": "0",
-        "phones-MIN_NUM_FORMS": "0",
-        "phones-MAX_NUM_FORMS": "1000",
-        "phones-0-number": "(555) 000-1111",
-        "phones-0-label": "mobile",
-    }
+    form = customer_form(alice.tier, **{"phones-0-number": "(555) 000-1111"})
     response = admin_client.post(reverse("admin:crm_customer_add"), form)
     assert response.status_code == HTTPStatus.FOUND
     carol = Customer.objects.get(customer_id="CUST-100")

@@ -14,9 +14,21 @@ pytestmark = pytest.mark.django_db
 GOOD_PASSWORD = "correct-horse-battery-9"
 
 
+def create_support_user(monkeypatch, username: str, *options: str) -> str:
+    """Run create_support_user with GOOD_PASSWORD from the environment; what it printed."""
+    monkeypatch.setenv("SUPPORT_PW", GOOD_PASSWORD)
+    out = StringIO()
+    call_command("create_support_user", username, *options, "--password-from-env", "SUPPORT_PW", stdout=out)
+    return out.getvalue()
+
+
+def group_permissions(name: str) -> list[tuple[str, str]]:
+    group = Group.objects.get(name=name)
+    return sorted(group.permissions.values_list("content_type__app_label", "codename"))
+
+
 def test_group_has_exactly_the_support_permissions():
-    group = Group.objects.get(name="Support staff")
-    assert sorted(group.permissions.values_list("content_type__app_label", "codename")) == [
+    assert group_permissions("Support staff") == [
         ("crm", "add_customer"),
         ("crm", "add_customerphone"),
         ("crm", "add_tier"),
@@ -33,10 +45,7 @@ def test_group_has_exactly_the_support_permissions():
 
 
 def test_create_support_user_from_env(monkeypatch):
-    monkeypatch.setenv("SUPPORT_PW", GOOD_PASSWORD)
-    out = StringIO()
-    call_command("create_support_user", "sam", "--password-from-env", "SUPPORT_PW", stdout=out)
-    assert out.getvalue() == "Created support user 'sam' (staff, group 'Support staff').\n"
+    assert create_support_user(monkeypatch, "sam") == "Created support user 'sam' (staff, group 'Support staff').\n"
     sam = User.objects.get(username="sam")
     assert (sam.is_staff, sam.is_superuser, sam.is_active) == (True, False, True)
     assert list(sam.groups.values_list("name", flat=True)) == ["Support staff"]
@@ -45,8 +54,7 @@ def test_create_support_user_from_env(monkeypatch):
 
 def test_create_support_user_recreates_a_missing_group(monkeypatch):
     Group.objects.filter(name="Support staff").delete()
-    monkeypatch.setenv("SUPPORT_PW", GOOD_PASSWORD)
-    call_command("create_support_user", "sam", "--password-from-env", "SUPPORT_PW", stdout=StringIO())
+    create_support_user(monkeypatch, "sam")
     group = Group.objects.get(name="Support staff")
     assert group.permissions.count() == 12
     assert list(User.objects.get(username="sam").groups.all()) == [group]
@@ -92,8 +100,7 @@ def test_existing_user_is_an_error(monkeypatch, admin_user):
 
 @pytest.fixture
 def support_client(client, monkeypatch):
-    monkeypatch.setenv("SUPPORT_PW", GOOD_PASSWORD)
-    call_command("create_support_user", "sam", "--password-from-env", "SUPPORT_PW", stdout=StringIO())
+    create_support_user(monkeypatch, "sam")
     client.force_login(User.objects.get(username="sam"))
     return client
 
@@ -148,8 +155,7 @@ def test_support_user_index_lists_only_their_models(support_client):
 
 
 def test_lead_group_has_exactly_the_history_permissions():
-    group = Group.objects.get(name="Support leads")
-    assert sorted(group.permissions.values_list("content_type__app_label", "codename")) == [
+    assert group_permissions("Support leads") == [
         ("crm", "view_historicalcustomer"),
         ("crm", "view_historicalcustomerphone"),
         ("crm", "view_historicaltier"),
@@ -157,10 +163,8 @@ def test_lead_group_has_exactly_the_history_permissions():
 
 
 def test_create_support_user_lead_joins_both_groups(monkeypatch):
-    monkeypatch.setenv("SUPPORT_PW", GOOD_PASSWORD)
-    out = StringIO()
-    call_command("create_support_user", "lee", "--lead", "--password-from-env", "SUPPORT_PW", stdout=out)
-    assert out.getvalue() == "Created support user 'lee' (staff, groups 'Support staff', 'Support leads').\n"
+    printed = create_support_user(monkeypatch, "lee", "--lead")
+    assert printed == "Created support user 'lee' (staff, groups 'Support staff', 'Support leads').\n"
     lee = User.objects.get(username="lee")
     assert sorted(lee.groups.values_list("name", flat=True)) == ["Support leads", "Support staff"]
     assert (lee.is_staff, lee.is_superuser) == (True, False)
@@ -168,8 +172,7 @@ def test_create_support_user_lead_joins_both_groups(monkeypatch):
 
 @pytest.fixture
 def lead_client(client, monkeypatch):
-    monkeypatch.setenv("SUPPORT_PW", GOOD_PASSWORD)
-    call_command("create_support_user", "lee", "--lead", "--password-from-env", "SUPPORT_PW", stdout=StringIO())
+    create_support_user(monkeypatch, "lee", "--lead")
     client.force_login(User.objects.get(username="lee"))
     return client
 
@@ -181,7 +184,7 @@ def test_lead_reads_the_edit_history_support_staff_do_not(lead_client, alice, mo
     assert (lead_page.status_code, lead_page.context["show_edit_history"]) == (HTTPStatus.OK, True)
     assert "<h2>Edit history</h2>" in lead_page.content.decode()
     assert lead_client.get(tier_history).status_code == HTTPStatus.OK
-    call_command("create_support_user", "sam", "--password-from-env", "SUPPORT_PW", stdout=StringIO())
+    create_support_user(monkeypatch, "sam")
     support_client = Client()
     support_client.force_login(User.objects.get(username="sam"))
     staff_page = support_client.get(customer_page)
