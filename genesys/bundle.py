@@ -21,32 +21,63 @@ INTERACTION_ACTION_FILE = "actions/record-interaction.json"
 FLOW_FILE = "flow.yaml"
 WORKFLOW_FILE = "workflow.yaml"
 TERRAFORM_FILE = "main.tf"
+# Terraform reads every .tf file of the folder: the triggers are their own file, as genesys_workflow prints it.
+TRIGGERS_FILE = "triggers.tf"
 WORKFLOW_RESOURCE = "record_interaction"
+ACTION_RESOURCE = "crm"
+ACTIONS_LOCAL = "crm_actions"
 
 DEFAULTS = FlowOptions()
 
-_ACTION_RESOURCE = """
-resource "genesyscloud_integration_action" "{label}" {{
-  name                   = local.{label}.name
-  category               = var.integration_name
-  integration_id         = genesyscloud_integration.crm_lookup.id
-  secure                 = local.{label}.secure
-  config_timeout_seconds = local.{label}.config.timeoutSeconds
-  contract_input         = jsonencode(local.{label}.contract.input.inputSchema)
-  contract_output        = jsonencode(local.{label}.contract.output.successSchema)
-  config_request {{
-    request_url_template = local.{label}.config.request.requestUrlTemplate
-    request_type         = local.{label}.config.request.requestType
-    request_template     = local.{label}.config.request.requestTemplate
-    headers              = local.{label}.config.request.headers
-  }}
-  config_response {{
-    translation_map          = local.{label}.config.response.translationMap
-    translation_map_defaults = local.{label}.config.response.translationMapDefaults
-    success_template         = local.{label}.config.response.successTemplate
-  }}
-}}
-"""
+
+def _arguments(values: dict[str, str], indent: str) -> str:
+    """Argument lines with the `=` aligned as terraform fmt aligns them."""
+    width = max(map(len, values))
+    return "".join(f"{indent}{name.ljust(width)} = {value}\n" for name, value in values.items())
+
+
+# One resource for the three actions (for_each): each.value is one action's exported JSON, camelCase keys.
+_ACTION_RESOURCE = (
+    f'\nresource "genesyscloud_integration_action" "{ACTION_RESOURCE}" {{\n'
+    + _arguments(
+        {
+            "for_each": f"local.{ACTIONS_LOCAL}",
+            "name": "each.value.name",
+            "category": "var.integration_name",
+            "integration_id": "genesyscloud_integration.crm_lookup.id",
+            "secure": "each.value.secure",
+            "config_timeout_seconds": "each.value.config.timeoutSeconds",
+            "contract_input": "jsonencode(each.value.contract.input.inputSchema)",
+            "contract_output": "jsonencode(each.value.contract.output.successSchema)",
+        },
+        "  ",
+    )
+    + "  config_request {\n"
+    + _arguments(
+        {
+            "request_url_template": "each.value.config.request.requestUrlTemplate",
+            "request_type": "each.value.config.request.requestType",
+            "request_template": "each.value.config.request.requestTemplate",
+            "headers": "each.value.config.request.headers",
+        },
+        "    ",
+    )
+    + "  }\n  config_response {\n"
+    + _arguments(
+        {
+            "translation_map": "each.value.config.response.translationMap",
+            "translation_map_defaults": "each.value.config.response.translationMapDefaults",
+            "success_template": "each.value.config.response.successTemplate",
+        },
+        "    ",
+    )
+    + "  }\n}\n"
+)
+
+
+def _action(key: str) -> str:
+    """The address of one of the actions, e.g. genesyscloud_integration_action.crm["lookup_by_phone"]."""
+    return f'genesyscloud_integration_action.{ACTION_RESOURCE}["{key}"]'
 
 
 def _variable(name: str, description: str, default: str) -> str:
@@ -60,7 +91,7 @@ variable "{name}" {{
 
 
 def terraform() -> str:
-    """main.tf: credential (sensitive token), integration, three actions, flow, workflow and its two triggers."""
+    """main.tf: credential (sensitive token), integration, the three actions, flow and workflow."""
     # The actions are read from their exported JSON (Velocity's ${...} stays data, never HCL interpolation).
     return (
         f"""# Written by `manage.py genesys_bundle` following the genesyscloud provider {PROVIDER_VERSION} documentation.
@@ -103,9 +134,11 @@ variable "credential_type_name" {{
         + _variable("agent_queue", "Where Failure and Timeout send the caller.", DEFAULTS.agent_queue)
         + f"""
 locals {{
-  lookup_by_phone    = jsondecode(file("${{path.module}}/{PHONE_ACTION_FILE}"))
-  lookup_by_id       = jsondecode(file("${{path.module}}/{ID_ACTION_FILE}"))
-  record_interaction = jsondecode(file("${{path.module}}/{INTERACTION_ACTION_FILE}"))
+  {ACTIONS_LOCAL} = {{
+    lookup_by_phone    = jsondecode(file("${{path.module}}/{PHONE_ACTION_FILE}"))
+    lookup_by_id       = jsondecode(file("${{path.module}}/{ID_ACTION_FILE}"))
+    record_interaction = jsondecode(file("${{path.module}}/{INTERACTION_ACTION_FILE}"))
+  }}
 }}
 
 resource "genesyscloud_integration_credential" "crm_lookup" {{
@@ -127,17 +160,15 @@ resource "genesyscloud_integration" "crm_lookup" {{
   }}
 }}
 """
-        + _ACTION_RESOURCE.format(label="lookup_by_phone")
-        + _ACTION_RESOURCE.format(label="lookup_by_id")
-        + _ACTION_RESOURCE.format(label="record_interaction")
+        + _ACTION_RESOURCE
         + f"""
 resource "genesyscloud_flow" "crm_lookup" {{
   filepath = "${{path.module}}/{FLOW_FILE}"
   substitutions = {{
     flow_name     = var.flow_name
     integration   = var.integration_name
-    phone_action  = genesyscloud_integration_action.lookup_by_phone.name
-    id_action     = genesyscloud_integration_action.lookup_by_id.name
+    phone_action  = {_action("lookup_by_phone")}.name
+    id_action     = {_action("lookup_by_id")}.name
     vip_queue     = var.vip_queue
     general_queue = var.general_queue
     agent_queue   = var.agent_queue
@@ -150,13 +181,10 @@ resource "genesyscloud_flow" "{WORKFLOW_RESOURCE}" {{
     flow_name          = var.workflow_name
     division           = var.workflow_division
     integration        = var.integration_name
-    interaction_action = genesyscloud_integration_action.record_interaction.name
+    interaction_action = {_action("record_interaction")}.name
   }}
 }}
-
 """
-        # The same trigger resources genesys_workflow --triggers terraform prints, aimed at the workflow above.
-        + triggers_terraform(f"genesyscloud_flow.{WORKFLOW_RESOURCE}.id")
     )
 
 
@@ -170,6 +198,8 @@ def bundle_files(base_url: str, *, step_timeout_seconds: int = DEFAULTS.step_tim
         FLOW_FILE: flow_yaml(flow),
         WORKFLOW_FILE: workflow_yaml(build_workflow(**workflow_placeholders())),
         TERRAFORM_FILE: terraform(),
+        # The same resources genesys_workflow --triggers terraform prints, aimed at main.tf's workflow.
+        TRIGGERS_FILE: triggers_terraform(f"genesyscloud_flow.{WORKFLOW_RESOURCE}.id"),
     }
 
 

@@ -371,14 +371,27 @@ def build_triggers(workflow_id: str = WORKFLOW_ID_PLACEHOLDER) -> list[dict]:
 
 
 def triggers_terraform(workflow_reference: str = "genesyscloud_flow.record_interaction.id") -> str:
-    """genesyscloud_processautomation_trigger resources for both topics (as the blueprint's trigger.tf)."""
-    blocks = []
-    for key, name, topic, description in TRIGGERS:
-        criteria = json.dumps(MATCH_CRITERIA)
-        blocks.append(f'''resource "genesyscloud_processautomation_trigger" "crm_interaction_{key}" {{
-  name        = "{name}"
-  description = "{description}"
-  topic_name  = "{topic}"
+    """One genesyscloud_processautomation_trigger resource for both topics (for_each over a local map)."""
+    entries = "".join(
+        f"""    {key} = {{
+      name        = "{name}"
+      description = "{description}"
+      topic_name  = "{topic}"
+    }}
+"""
+        for key, name, topic, description in TRIGGERS
+    )
+    # Everything but name, description and topic is the same for both (as the blueprint's trigger.tf).
+    return f"""locals {{
+  crm_interaction_triggers = {{
+{entries}  }}
+}}
+
+resource "genesyscloud_processautomation_trigger" "crm_interaction" {{
+  for_each    = local.crm_interaction_triggers
+  name        = each.value.name
+  description = each.value.description
+  topic_name  = each.value.topic_name
   enabled     = true
   target {{
     id   = {workflow_reference}
@@ -387,8 +400,7 @@ def triggers_terraform(workflow_reference: str = "genesyscloud_flow.record_inter
       data_format = "TopLevelPrimitives"
     }}
   }}
-  match_criteria    = jsonencode({criteria})
+  match_criteria    = jsonencode({json.dumps(MATCH_CRITERIA)})
   event_ttl_seconds = {EVENT_TTL_SECONDS}
 }}
-''')
-    return "\n".join(blocks)
+"""

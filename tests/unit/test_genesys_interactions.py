@@ -266,7 +266,7 @@ def test_workflow_id_with_spaces_is_refused():
 
 def test_terraform_triggers_parse_and_mirror_the_api_bodies():
     parsed = hcl2.loads((GOLDEN / "triggers.tf").read_text())
-    # python-hcl2 keeps the quotes of block labels.
+    # python-hcl2 keeps the quotes of block labels and string literals.
     resources = {
         label.strip('"'): body
         for block in parsed["resource"]
@@ -274,11 +274,19 @@ def test_terraform_triggers_parse_and_mirror_the_api_bodies():
         if kind.strip('"') == "genesyscloud_processautomation_trigger"
         for label, body in named.items()
     }
-    assert sorted(resources) == ["crm_interaction_acw", "crm_interaction_customer_end"]
-    assert {body["event_ttl_seconds"] for body in resources.values()} == {60}
+    assert sorted(resources) == ["crm_interaction"]
+    trigger = resources["crm_interaction"]
+    assert trigger["for_each"] == "${local.crm_interaction_triggers}"
+    assert trigger["event_ttl_seconds"] == 60
+    # One instance per API body: the local map holds what differs, name, description and topic.
+    (entries,) = (block["crm_interaction_triggers"] for block in parsed["locals"])
+    assert {
+        key: {argument: value.strip('"') for argument, value in entry.items()} for key, entry in entries.items()
+    } == {
+        key: {"name": body["name"], "description": body["description"], "topic_name": body["topicName"]}
+        for key, body in zip(["customer_end", "acw"], build_triggers(), strict=True)
+    }
     text = (GOLDEN / "triggers.tf").read_text()
-    for body in build_triggers():
-        assert f'topic_name  = "{body["topicName"]}"' in text
-    assert text.count('data_format = "TopLevelPrimitives"') == 2
-    assert text.count("id   = genesyscloud_flow.record_interaction.id") == 2
-    assert text.count('jsonencode([{"jsonPath": "mediaType", "operator": "Equal", "value": "VOICE"}])') == 2
+    assert text.count('data_format = "TopLevelPrimitives"') == 1
+    assert text.count("id   = genesyscloud_flow.record_interaction.id") == 1
+    assert text.count('jsonencode([{"jsonPath": "mediaType", "operator": "Equal", "value": "VOICE"}])') == 1

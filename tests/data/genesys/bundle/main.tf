@@ -68,9 +68,11 @@ variable "agent_queue" {
 }
 
 locals {
-  lookup_by_phone    = jsondecode(file("${path.module}/actions/lookup-by-phone.json"))
-  lookup_by_id       = jsondecode(file("${path.module}/actions/lookup-by-id.json"))
-  record_interaction = jsondecode(file("${path.module}/actions/record-interaction.json"))
+  crm_actions = {
+    lookup_by_phone    = jsondecode(file("${path.module}/actions/lookup-by-phone.json"))
+    lookup_by_id       = jsondecode(file("${path.module}/actions/lookup-by-id.json"))
+    record_interaction = jsondecode(file("${path.module}/actions/record-interaction.json"))
+  }
 }
 
 resource "genesyscloud_integration_credential" "crm_lookup" {
@@ -92,66 +94,25 @@ resource "genesyscloud_integration" "crm_lookup" {
   }
 }
 
-resource "genesyscloud_integration_action" "lookup_by_phone" {
-  name                   = local.lookup_by_phone.name
+resource "genesyscloud_integration_action" "crm" {
+  for_each               = local.crm_actions
+  name                   = each.value.name
   category               = var.integration_name
   integration_id         = genesyscloud_integration.crm_lookup.id
-  secure                 = local.lookup_by_phone.secure
-  config_timeout_seconds = local.lookup_by_phone.config.timeoutSeconds
-  contract_input         = jsonencode(local.lookup_by_phone.contract.input.inputSchema)
-  contract_output        = jsonencode(local.lookup_by_phone.contract.output.successSchema)
+  secure                 = each.value.secure
+  config_timeout_seconds = each.value.config.timeoutSeconds
+  contract_input         = jsonencode(each.value.contract.input.inputSchema)
+  contract_output        = jsonencode(each.value.contract.output.successSchema)
   config_request {
-    request_url_template = local.lookup_by_phone.config.request.requestUrlTemplate
-    request_type         = local.lookup_by_phone.config.request.requestType
-    request_template     = local.lookup_by_phone.config.request.requestTemplate
-    headers              = local.lookup_by_phone.config.request.headers
+    request_url_template = each.value.config.request.requestUrlTemplate
+    request_type         = each.value.config.request.requestType
+    request_template     = each.value.config.request.requestTemplate
+    headers              = each.value.config.request.headers
   }
   config_response {
-    translation_map          = local.lookup_by_phone.config.response.translationMap
-    translation_map_defaults = local.lookup_by_phone.config.response.translationMapDefaults
-    success_template         = local.lookup_by_phone.config.response.successTemplate
-  }
-}
-
-resource "genesyscloud_integration_action" "lookup_by_id" {
-  name                   = local.lookup_by_id.name
-  category               = var.integration_name
-  integration_id         = genesyscloud_integration.crm_lookup.id
-  secure                 = local.lookup_by_id.secure
-  config_timeout_seconds = local.lookup_by_id.config.timeoutSeconds
-  contract_input         = jsonencode(local.lookup_by_id.contract.input.inputSchema)
-  contract_output        = jsonencode(local.lookup_by_id.contract.output.successSchema)
-  config_request {
-    request_url_template = local.lookup_by_id.config.request.requestUrlTemplate
-    request_type         = local.lookup_by_id.config.request.requestType
-    request_template     = local.lookup_by_id.config.request.requestTemplate
-    headers              = local.lookup_by_id.config.request.headers
-  }
-  config_response {
-    translation_map          = local.lookup_by_id.config.response.translationMap
-    translation_map_defaults = local.lookup_by_id.config.response.translationMapDefaults
-    success_template         = local.lookup_by_id.config.response.successTemplate
-  }
-}
-
-resource "genesyscloud_integration_action" "record_interaction" {
-  name                   = local.record_interaction.name
-  category               = var.integration_name
-  integration_id         = genesyscloud_integration.crm_lookup.id
-  secure                 = local.record_interaction.secure
-  config_timeout_seconds = local.record_interaction.config.timeoutSeconds
-  contract_input         = jsonencode(local.record_interaction.contract.input.inputSchema)
-  contract_output        = jsonencode(local.record_interaction.contract.output.successSchema)
-  config_request {
-    request_url_template = local.record_interaction.config.request.requestUrlTemplate
-    request_type         = local.record_interaction.config.request.requestType
-    request_template     = local.record_interaction.config.request.requestTemplate
-    headers              = local.record_interaction.config.request.headers
-  }
-  config_response {
-    translation_map          = local.record_interaction.config.response.translationMap
-    translation_map_defaults = local.record_interaction.config.response.translationMapDefaults
-    success_template         = local.record_interaction.config.response.successTemplate
+    translation_map          = each.value.config.response.translationMap
+    translation_map_defaults = each.value.config.response.translationMapDefaults
+    success_template         = each.value.config.response.successTemplate
   }
 }
 
@@ -160,8 +121,8 @@ resource "genesyscloud_flow" "crm_lookup" {
   substitutions = {
     flow_name     = var.flow_name
     integration   = var.integration_name
-    phone_action  = genesyscloud_integration_action.lookup_by_phone.name
-    id_action     = genesyscloud_integration_action.lookup_by_id.name
+    phone_action  = genesyscloud_integration_action.crm["lookup_by_phone"].name
+    id_action     = genesyscloud_integration_action.crm["lookup_by_id"].name
     vip_queue     = var.vip_queue
     general_queue = var.general_queue
     agent_queue   = var.agent_queue
@@ -174,38 +135,6 @@ resource "genesyscloud_flow" "record_interaction" {
     flow_name          = var.workflow_name
     division           = var.workflow_division
     integration        = var.integration_name
-    interaction_action = genesyscloud_integration_action.record_interaction.name
+    interaction_action = genesyscloud_integration_action.crm["record_interaction"].name
   }
-}
-
-resource "genesyscloud_processautomation_trigger" "crm_interaction_customer_end" {
-  name        = "CRM interaction: customer end"
-  description = "A voice call's customer hung up: record the interaction and match the caller."
-  topic_name  = "v2.detail.events.conversation.{id}.customer.end"
-  enabled     = true
-  target {
-    id   = genesyscloud_flow.record_interaction.id
-    type = "Workflow"
-    workflow_target_settings {
-      data_format = "TopLevelPrimitives"
-    }
-  }
-  match_criteria    = jsonencode([{"jsonPath": "mediaType", "operator": "Equal", "value": "VOICE"}])
-  event_ttl_seconds = 60
-}
-
-resource "genesyscloud_processautomation_trigger" "crm_interaction_acw" {
-  name        = "CRM interaction: after-call work"
-  description = "An agent wrapped up a voice call: add queue, agent and wrap-up to the interaction."
-  topic_name  = "v2.detail.events.conversation.{id}.acw"
-  enabled     = true
-  target {
-    id   = genesyscloud_flow.record_interaction.id
-    type = "Workflow"
-    workflow_target_settings {
-      data_format = "TopLevelPrimitives"
-    }
-  }
-  match_criteria    = jsonencode([{"jsonPath": "mediaType", "operator": "Equal", "value": "VOICE"}])
-  event_ttl_seconds = 60
 }
