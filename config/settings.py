@@ -307,13 +307,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# BACKGROUND JOBS: large imports and exports (docs/operations.md "Background jobs")
+# EDIT HISTORY (django-simple-history)
 # ------------------------------------------------------------------------------
-# django-tasks with its database backend: `python manage.py db_worker` runs them, no extra server.
 # History pages (a tier's History button, its revert form) need view_/change_historical<model>,
 # which the "Support leads" group grants (crm/roles.py), not merely the right to view the tier.
 SIMPLE_HISTORY_ENFORCE_HISTORY_MODEL_PERMISSIONS = True
 
+# BACKGROUND JOBS: large imports and exports (docs/operations.md "Background jobs")
+# ------------------------------------------------------------------------------
+# django-tasks with its database backend: `python manage.py db_worker` runs them, no extra server.
 TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
 # Uploaded imports and finished exports; never served as static files (downloads check permissions).
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")

@@ -30,49 +30,30 @@ ACTIONS_LOCAL = "crm_actions"
 DEFAULTS = FlowOptions()
 
 
-def _arguments(values: dict[str, str], indent: str) -> str:
-    """Argument lines with the `=` aligned as terraform fmt aligns them."""
-    width = max(map(len, values))
-    return "".join(f"{indent}{name.ljust(width)} = {value}\n" for name, value in values.items())
-
-
 # One resource for the three actions (for_each): each.value is one action's exported JSON, camelCase keys.
-_ACTION_RESOURCE = (
-    f'\nresource "genesyscloud_integration_action" "{ACTION_RESOURCE}" {{\n'
-    + _arguments(
-        {
-            "for_each": f"local.{ACTIONS_LOCAL}",
-            "name": "each.value.name",
-            "category": "var.integration_name",
-            "integration_id": "genesyscloud_integration.crm_lookup.id",
-            "secure": "each.value.secure",
-            "config_timeout_seconds": "each.value.config.timeoutSeconds",
-            "contract_input": "jsonencode(each.value.contract.input.inputSchema)",
-            "contract_output": "jsonencode(each.value.contract.output.successSchema)",
-        },
-        "  ",
-    )
-    + "  config_request {\n"
-    + _arguments(
-        {
-            "request_url_template": "each.value.config.request.requestUrlTemplate",
-            "request_type": "each.value.config.request.requestType",
-            "request_template": "each.value.config.request.requestTemplate",
-            "headers": "each.value.config.request.headers",
-        },
-        "    ",
-    )
-    + "  }\n  config_response {\n"
-    + _arguments(
-        {
-            "translation_map": "each.value.config.response.translationMap",
-            "translation_map_defaults": "each.value.config.response.translationMapDefaults",
-            "success_template": "each.value.config.response.successTemplate",
-        },
-        "    ",
-    )
-    + "  }\n}\n"
-)
+_ACTION_RESOURCE = f"""
+resource "genesyscloud_integration_action" "{ACTION_RESOURCE}" {{
+  for_each               = local.{ACTIONS_LOCAL}
+  name                   = each.value.name
+  category               = var.integration_name
+  integration_id         = genesyscloud_integration.crm_lookup.id
+  secure                 = each.value.secure
+  config_timeout_seconds = each.value.config.timeoutSeconds
+  contract_input         = jsonencode(each.value.contract.input.inputSchema)
+  contract_output        = jsonencode(each.value.contract.output.successSchema)
+  config_request {{
+    request_url_template = each.value.config.request.requestUrlTemplate
+    request_type         = each.value.config.request.requestType
+    request_template     = each.value.config.request.requestTemplate
+    headers              = each.value.config.request.headers
+  }}
+  config_response {{
+    translation_map          = each.value.config.response.translationMap
+    translation_map_defaults = each.value.config.response.translationMapDefaults
+    success_template         = each.value.config.response.successTemplate
+  }}
+}}
+"""
 
 
 def _action(key: str) -> str:
